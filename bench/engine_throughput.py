@@ -1,0 +1,196 @@
+"""Engine throughput with real workers on PostgreSQL + Redis. Prints figures; asserts nothing.
+
+    .venv/bin/python bench/engine_throughput.py [--instances 1000] [--workers 2] [--tasks 500]
+
+1. start -> 3 no-op service steps -> end, N instances started while W worker processes
+   (Celery prefork) run them: instances/s, service steps/s, p50/p95 start-to-completion.
+2. SQL queries per service step, counted on the same code path run in this process.
+3. start -> user step -> end: human tasks completed per second through `task_complete`.
+
+It uses its own database (flowdesk_bench, recreated) and Redis database 14.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+BENCH_ENV = {
+    "DJANGO_SETTINGS_MODULE": "config.settings",
+    "SECRET_KEY": "bench-only",
+    "DATABASE_URL": "postgres://postgres@127.0.0.1:5432/flowdesk_bench",
+    "CELERY_BROKER_URL": "redis://127.0.0.1:6379/14",
+    "SERVICE_MODULES": "processes.demo_services,bench.services",
+    "FLOWDESK_LEASE_GRACE": "30",
+    "LOG_LEVEL": "WARNING",
+}
+os.environ.update(BENCH_ENV)
+
+
+def recreate_database() -> None:
+    import psycopg
+
+    with psycopg.connect("postgresql://postgres@127.0.0.1:5432/postgres", autocommit=True) as c:
+        c.execute("DROP DATABASE IF EXISTS flowdesk_bench WITH (FORCE)")
+        c.execute("CREATE DATABASE flowdesk_bench")
+
+
+def percentile(values: list[float], pct: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(pct / 100 * (len(ordered) - 1)))]
+
+
+def start_workers(count: int) -> subprocess.Popen:
+    args = [
+        sys.executable,
+        "-m",
+        "celery",
+        "-A",
+        "config",
+        "worker",
+        "--pool=prefork",
+        f"--concurrency={count}",
+        "--without-mingle",
+        "--without-gossip",
+        "--loglevel=WARNING",
+        "--hostname=bench@%h",
+    ]
+    return subprocess.Popen(args, cwd=ROOT, env=dict(os.environ), start_new_session=True)
+
+
+def service_flow(instances: int, workers: int) -> None:
+    from processes.models import Job, ProcessInstance
+    from processes.services import instance_start
+
+    proc = start_workers(workers)
+    time.sleep(3)  # let the pool come up before the clock starts
+    try:
+        began = time.perf_counter()
+        for n in range(instances):
+            instance_start(definition_key="bench-three-steps", business_key=f"B-{n}")
+        started = time.perf_counter()
+        while ProcessInstance.objects.filter(status="completed").count() < instances:
+            time.sleep(0.05)
+            if time.perf_counter() - began > 600:
+                raise SystemExit("gave up after 600 s")
+        finished = time.perf_counter()
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait()
+    window = finished - began
+    latencies = [
+        (ended - created).total_seconds()
+        for created, ended in ProcessInstance.objects.values_list("created_at", "ended_at")
+    ]
+    steps = Job.objects.filter(status="succeeded").count()
+    print(f"service flow: {instances} instances x 3 steps, {workers} worker processes")
+    print(f"  starting:      {instances / (started - began):8.1f} instances/s (in this process)")
+    print(f"  instances/s:   {instances / window:8.1f}")
+    print(f"  steps/s:       {steps / window:8.1f}")
+    print(f"  latency p50:   {percentile(latencies, 50) * 1000:8.1f} ms start-to-completion")
+    print(f"  latency p95:   {percentile(latencies, 95) * 1000:8.1f} ms")
+
+
+def queries_per_step(samples: int = 20) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from processes.models import Job
+    from processes.services import instance_start, job_run
+
+    with CaptureQueriesContext(connection) as start_queries:
+        for _ in range(samples):
+            instance_start(definition_key="bench-three-steps")
+    queries = steps = 0
+    while ids := list(Job.objects.filter(status="scheduled").values_list("id", flat=True)):
+        for job_id in ids:
+            with CaptureQueriesContext(connection) as step_queries:
+                job_run(job_id=job_id)
+            queries += len(step_queries)
+            steps += 1
+    print(f"  SQL per start: {len(start_queries) / samples:8.1f} queries (incl. first job)")
+    print(f"  SQL per step:  {queries / steps:8.1f} queries (lease, run, complete, schedule next)")
+
+
+def human_flow(tasks: int) -> None:
+    from django.contrib.auth import get_user_model
+
+    from processes.services import instance_start
+    from tasks.models import Task
+    from tasks.services import task_complete
+
+    user = get_user_model().objects.create_user("bench-clerk")
+    for _ in range(tasks):
+        instance_start(definition_key="bench-approval", variables={"who": "bench-clerk"})
+    pending = list(Task.objects.filter(state="assigned"))
+    began = time.perf_counter()
+    for task in pending:
+        task_complete(task=task, user=user, variables={"approved": True})
+    elapsed = time.perf_counter() - began
+    print(f"human flow: {len(pending)} tasks completed through task_complete (one process)")
+    print(f"  tasks/s:       {len(pending) / elapsed:8.1f}")
+
+
+def publish_definitions() -> None:
+    import json
+
+    from processes.services import definition_publish
+
+    steps = [
+        {
+            "id": f"s{i}",
+            "type": "service_task",
+            "config": {"service_name": "bench.noop"},
+            "next": [f"s{i + 1}"] if i < 3 else ["end"],
+        }
+        for i in (1, 2, 3)
+    ]
+    three = {"name": "bench-three-steps", "steps": [*steps, {"id": "end", "type": "end"}]}
+    definition_publish(source=json.dumps(three), format="json")
+    approval = {
+        "name": "bench-approval",
+        "steps": [
+            {
+                "id": "approve",
+                "type": "user_task",
+                "config": {"assignee": "${who}", "form": {"approved": "boolean"}},
+                "next": ["end"],
+            },
+            {"id": "end", "type": "end"},
+        ],
+    }
+    definition_publish(source=json.dumps(approval), format="json")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--instances", type=int, default=1000)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--tasks", type=int, default=500)
+    args = parser.parse_args()
+
+    recreate_database()
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+    import redis
+
+    redis.Redis.from_url(os.environ["CELERY_BROKER_URL"]).flushdb()
+    publish_definitions()
+    service_flow(args.instances, args.workers)
+    queries_per_step()
+    human_flow(args.tasks)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,15 @@
+"""Test settings: the real PostgreSQL and Redis on this machine, unless the environment says."""
+
+import os
+
+os.environ.setdefault("SECRET_KEY", "test-only-secret-key")
+os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/flowdesk")
+os.environ.setdefault("CELERY_BROKER_URL", "redis://127.0.0.1:6379/15")
+os.environ.setdefault("SERVICE_MODULES", "processes.demo_services,tests.support.services")
+os.environ.setdefault("FLOWDESK_SWEEP_INTERVAL", "0.5")
+os.environ.setdefault("FLOWDESK_LEASE_GRACE", "2")
+os.environ.setdefault("FLOWDESK_REDISPATCH_AFTER", "3")
+
+from config.settings import *  # noqa: F403
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -1,0 +1,174 @@
+"""The one internal graph every definition format compiles to.
+
+The graph is plain, immutable data: the engine walks it without a database, and a
+published version stores it as JSON (``Graph.to_dict`` / ``Graph.from_dict``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from functools import cached_property
+from enum import StrEnum
+from typing import Any
+
+
+class NodeType(StrEnum):
+    SERVICE = "service"  # runs a registered service on a worker (a Job)
+    USER = "user"  # waits for a person (a Task)
+    EXCLUSIVE = "exclusive"  # first matching condition, else default
+    PARALLEL = "parallel"  # forks to every target; with several predecessors it joins
+    END = "end"  # the path ends here
+    FAIL = "fail"  # the instance fails with `error` / `cause`
+
+
+ALL_ERRORS = "States.ALL"
+TIMEOUT_ERROR = "States.Timeout"
+
+
+@dataclass(frozen=True)
+class RetryRule:
+    """Retry an attempt that failed with one of `error_equals`.
+
+    `max_attempts` counts every attempt, the first included: 3 means at most two retries.
+    The n-th retry waits `interval_seconds * backoff_rate ** (n - 1)`.
+    """
+
+    error_equals: tuple[str, ...]
+    interval_seconds: float = 1.0
+    max_attempts: int = 3
+    backoff_rate: float = 1.0
+
+
+@dataclass(frozen=True)
+class CatchRule:
+    """Route to `next` when the step fails for good with one of `error_equals`."""
+
+    error_equals: tuple[str, ...]
+    next: str
+
+
+@dataclass(frozen=True)
+class Condition:
+    """An exclusive-gateway branch: `expression` is a `${...}` template or a bare expression."""
+
+    expression: str
+    next: str
+
+
+@dataclass(frozen=True)
+class FormField:
+    """One field of a user step's form (types: string, text, number, integer, boolean, date, choice)."""
+
+    type: str
+    required: bool = False
+    label: str = ""
+    help: str = ""
+    choices: tuple[Any, ...] = ()
+    min: float | None = None
+    max: float | None = None
+    default: Any = None
+
+
+@dataclass(frozen=True)
+class Node:
+    id: str
+    name: str
+    type: NodeType
+    next: tuple[str, ...] = ()
+    # service
+    service: str = ""
+    input: Any = None  # templates rendered against the variables when the job is scheduled
+    timeout_seconds: float | None = None
+    retry: tuple[RetryRule, ...] = ()
+    catch: tuple[CatchRule, ...] = ()
+    # user
+    assignee: str = ""  # a username, a group name or a `${...}` template
+    candidate_users: tuple[str, ...] = ()
+    candidate_groups: tuple[str, ...] = ()
+    form: dict[str, FormField] = field(default_factory=dict)
+    due_in_seconds: float | None = None
+    priority: int = 0
+    # exclusive
+    conditions: tuple[Condition, ...] = ()
+    default: str = ""
+    # fail
+    error: str = ""
+    cause: str = ""
+
+    def targets(self) -> tuple[str, ...]:
+        """Every node this one can hand a token to, in declared order, without repeats."""
+        found = [*self.next, *(c.next for c in self.conditions)]
+        if self.default:
+            found.append(self.default)
+        found.extend(c.next for c in self.catch)
+        return tuple(dict.fromkeys(found))
+
+
+@dataclass(frozen=True)
+class Graph:
+    key: str
+    name: str
+    start: str
+    nodes: dict[str, Node]
+    description: str = ""
+    version_label: str = ""  # the author's own `version` field, informational
+    variables: dict[str, str] = field(default_factory=dict)  # name -> declared type
+
+    def node(self, node_id: str) -> Node:
+        return self.nodes[node_id]
+
+    def predecessors(self, node_id: str) -> tuple[str, ...]:
+        return self._predecessors.get(node_id, ())
+
+    @cached_property
+    def _predecessors(self) -> dict[str, tuple[str, ...]]:
+        found: dict[str, list[str]] = {}
+        for node in self.nodes.values():
+            for target in node.targets():
+                found.setdefault(target, []).append(node.id)
+        return {node_id: tuple(ids) for node_id, ids in found.items()}
+
+    def is_join(self, node_id: str) -> bool:
+        node = self.nodes[node_id]
+        return node.type == NodeType.PARALLEL and len(self.predecessors(node_id)) > 1
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Graph:
+        nodes = {node_id: _node_from_dict(raw) for node_id, raw in data["nodes"].items()}
+        return cls(
+            key=data["key"],
+            name=data["name"],
+            start=data["start"],
+            nodes=nodes,
+            description=data.get("description", ""),
+            version_label=data.get("version_label", ""),
+            variables=dict(data.get("variables", {})),
+        )
+
+
+def _node_from_dict(raw: dict[str, Any]) -> Node:
+    return Node(
+        **{
+            **raw,
+            "type": NodeType(raw["type"]),
+            "next": tuple(raw.get("next", ())),
+            "retry": tuple(
+                RetryRule(**{**r, "error_equals": tuple(r["error_equals"])})
+                for r in raw.get("retry", ())
+            ),
+            "catch": tuple(
+                CatchRule(**{**c, "error_equals": tuple(c["error_equals"])})
+                for c in raw.get("catch", ())
+            ),
+            "candidate_users": tuple(raw.get("candidate_users", ())),
+            "candidate_groups": tuple(raw.get("candidate_groups", ())),
+            "form": {
+                name: FormField(**{**f, "choices": tuple(f.get("choices", ()))})
+                for name, f in raw.get("form", {}).items()
+            },
+            "conditions": tuple(Condition(**c) for c in raw.get("conditions", ())),
+        }
+    )

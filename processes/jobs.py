@@ -1,0 +1,15 @@
+"""Celery tasks: they carry job ids and call the services, nothing more."""
+
+from celery import shared_task
+
+from processes.services import job_run, jobs_sweep
+
+
+@shared_task(name="flowdesk.run_job", ignore_result=True)
+def run_job(job_id: int) -> None:
+    job_run(job_id=job_id)
+
+
+@shared_task(name="flowdesk.sweep_jobs", ignore_result=True)
+def sweep_jobs() -> None:
+    jobs_sweep()

@@ -1,0 +1,285 @@
+"""Definitions, their immutable versions, instances, tokens, jobs and the history.
+
+Lifecycles are django-fsm transitions with protected fields: a status only changes through
+the transition methods, and the services in `processes.services` call them under a lock.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+
+from django.conf import settings
+from django.core.validators import RegexValidator
+from django.db import models
+from django.utils import timezone
+from django_fsm import FSMField, FSMModelMixin, transition
+
+from processes.dsl.graph import Graph
+from processes.statuses import (
+    DefinitionFormat,
+    EventType,
+    InstanceStatus,
+    JobStatus,
+    TokenStatus,
+)
+
+INSTANCE_ID_PATTERN = r"^[A-Za-z0-9._-]{1,64}$"
+
+
+def new_instance_id() -> str:
+    return str(uuid.uuid4())
+
+
+class ProcessDefinition(models.Model):
+    """A process by its key; what runs is one of its `versions`."""
+
+    key = models.CharField(max_length=200, unique=True)
+    name = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ("key",)
+        permissions = (("start_processdefinition", "Can start instances of this definition"),)
+
+    def __str__(self) -> str:
+        return self.key
+
+
+class DefinitionVersion(models.Model):
+    """One published, immutable version: the source as written and the graph it compiled to."""
+
+    definition = models.ForeignKey(
+        ProcessDefinition, on_delete=models.CASCADE, related_name="versions"
+    )
+    number = models.PositiveIntegerField()
+    format = models.CharField(max_length=8, choices=DefinitionFormat.choices)
+    source = models.TextField()
+    graph = models.JSONField()
+    checksum = models.CharField(max_length=64)
+    published_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ("definition", "-number")
+        constraints = (
+            models.UniqueConstraint(fields=("definition", "number"), name="version_number_unique"),
+        )
+
+    def __str__(self) -> str:
+        return f"{self.definition_id and self.definition.key} v{self.number}"
+
+    def save(self, *args, **kwargs) -> None:
+        if self.pk is not None and not kwargs.get("force_insert"):
+            raise ValueError("a published definition version is immutable")
+        super().save(*args, **kwargs)
+
+
+_GRAPH_CACHE: dict[int, Graph] = {}
+
+
+def graph_of_version(version_id: int) -> Graph:
+    """Versions never change, so each process keeps the parsed graph of the ones it ran."""
+    graph = _GRAPH_CACHE.get(version_id)
+    if graph is None:
+        raw = DefinitionVersion.objects.values_list("graph", flat=True).get(pk=version_id)
+        graph = _GRAPH_CACHE[version_id] = Graph.from_dict(raw)
+    return graph
+
+
+class ProcessInstance(FSMModelMixin, models.Model):
+    id = models.CharField(
+        primary_key=True,
+        max_length=64,
+        default=new_instance_id,
+        validators=[RegexValidator(INSTANCE_ID_PATTERN)],
+    )
+    definition = models.ForeignKey(
+        ProcessDefinition, on_delete=models.PROTECT, related_name="instances"
+    )
+    definition_version = models.ForeignKey(
+        DefinitionVersion, on_delete=models.PROTECT, related_name="instances"
+    )
+    status = FSMField(
+        default=InstanceStatus.PENDING,
+        choices=InstanceStatus.choices,
+        protected=True,
+        db_index=True,
+    )
+    variables = models.JSONField(default=dict, blank=True)
+    business_key = models.CharField(max_length=200, blank=True, db_index=True)
+    started_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # Tokens still on a service or user step; when it drops to zero the instance may be done.
+    active_tokens = models.PositiveIntegerField(default=0)
+    error = models.JSONField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    ended_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ("-created_at",)
+
+    def __str__(self) -> str:
+        return self.id
+
+    @transition(field=status, source=InstanceStatus.PENDING, target=InstanceStatus.RUNNING)
+    def start(self) -> None:
+        pass
+
+    @transition(field=status, source=InstanceStatus.RUNNING, target=InstanceStatus.SUSPENDED)
+    def suspend(self) -> None:
+        pass
+
+    @transition(field=status, source=InstanceStatus.SUSPENDED, target=InstanceStatus.RUNNING)
+    def resume(self) -> None:
+        pass
+
+    @transition(field=status, source=InstanceStatus.RUNNING, target=InstanceStatus.COMPLETED)
+    def complete(self) -> None:
+        self.ended_at = timezone.now()
+
+    @transition(field=status, source=InstanceStatus.RUNNING, target=InstanceStatus.FAILED)
+    def fail(self, *, error: dict) -> None:
+        self.error = error
+
+    @transition(field=status, source=InstanceStatus.FAILED, target=InstanceStatus.RUNNING)
+    def retry(self) -> None:
+        self.error = None
+
+    @transition(
+        field=status,
+        source=(
+            InstanceStatus.PENDING,
+            InstanceStatus.RUNNING,
+            InstanceStatus.SUSPENDED,
+            InstanceStatus.FAILED,
+        ),
+        target=InstanceStatus.CANCELLED,
+    )
+    def terminate(self) -> None:
+        self.ended_at = timezone.now()
+
+    @property
+    def graph(self) -> Graph:
+        return graph_of_version(self.definition_version_id)
+
+
+class Token(models.Model):
+    """Where the instance is: one row per visit of a step that waits (or a join arrival)."""
+
+    instance = models.ForeignKey(ProcessInstance, on_delete=models.CASCADE, related_name="tokens")
+    node_id = models.CharField(max_length=200)
+    status = models.CharField(max_length=16, choices=TokenStatus.choices)
+    arrived_from = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    ended_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ("id",)
+        indexes = (models.Index(fields=("instance", "status"), name="token_instance_status"),)
+
+    def __str__(self) -> str:
+        return f"{self.instance_id}@{self.node_id} ({self.status})"
+
+
+class Job(FSMModelMixin, models.Model):
+    """A service step's work: the row is the truth, the broker only carries its id.
+
+    A worker leases a scheduled job (`lease_token`, `lease_expires_at`); only the holder of
+    the current lease may report its outcome, so a duplicate or late delivery does nothing.
+    """
+
+    instance = models.ForeignKey(ProcessInstance, on_delete=models.CASCADE, related_name="jobs")
+    token = models.OneToOneField(Token, on_delete=models.CASCADE, related_name="job")
+    step_id = models.CharField(max_length=200)
+    service = models.CharField(max_length=200)
+    input = models.JSONField(default=dict, blank=True)
+    status = FSMField(default=JobStatus.SCHEDULED, choices=JobStatus.choices, protected=True)
+    attempt = models.PositiveIntegerField(default=1)
+    timeout_seconds = models.FloatField()
+    due_at = models.DateTimeField(default=timezone.now)
+    dispatched_at = models.DateTimeField(null=True, blank=True)
+    lease_token = models.UUIDField(null=True, blank=True)
+    lease_expires_at = models.DateTimeField(null=True, blank=True)
+    lease_losses = models.PositiveIntegerField(default=0)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    result = models.JSONField(null=True, blank=True)
+    error = models.CharField(max_length=200, blank=True)
+    error_message = models.TextField(blank=True)
+    traceback = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ("id",)
+        indexes = (
+            models.Index(fields=("status", "due_at"), name="job_status_due"),
+            models.Index(fields=("status", "lease_expires_at"), name="job_status_lease"),
+        )
+
+    def __str__(self) -> str:
+        return f"job {self.pk} {self.service} ({self.status})"
+
+    @transition(field=status, source=JobStatus.SCHEDULED, target=JobStatus.RUNNING)
+    def lease(self, *, token: uuid.UUID, grace_seconds: float) -> None:
+        now = timezone.now()
+        self.lease_token = token
+        self.started_at = now
+        self.lease_expires_at = now + timedelta(seconds=self.timeout_seconds + grace_seconds)
+
+    @transition(field=status, source=JobStatus.RUNNING, target=JobStatus.SUCCEEDED)
+    def succeed(self, *, result: dict) -> None:
+        self.result = result
+        self.finished_at = timezone.now()
+        self.lease_token = None
+
+    @transition(field=status, source=JobStatus.RUNNING, target=JobStatus.FAILED)
+    def fail(self, *, error: str, message: str, traceback: str) -> None:
+        self.error, self.error_message, self.traceback = error, message, traceback
+        self.finished_at = timezone.now()
+        self.lease_token = None
+
+    @transition(
+        field=status, source=(JobStatus.RUNNING, JobStatus.FAILED), target=JobStatus.SCHEDULED
+    )
+    def reschedule(self, *, delay_seconds: float, next_attempt: bool) -> None:
+        """Back to the queue: a retry (`next_attempt`) or a re-run of a lost attempt."""
+        if next_attempt:
+            self.attempt += 1
+        self.due_at = timezone.now() + timedelta(seconds=delay_seconds)
+        self.dispatched_at = None
+        self.lease_token = None
+        self.lease_expires_at = None
+
+    @transition(
+        field=status, source=(JobStatus.SCHEDULED, JobStatus.RUNNING), target=JobStatus.CANCELLED
+    )
+    def cancel(self) -> None:
+        self.finished_at = timezone.now()
+        self.lease_token = None
+
+
+class Event(models.Model):
+    """The history: appended in the same transaction as the change it records."""
+
+    instance = models.ForeignKey(ProcessInstance, on_delete=models.CASCADE, related_name="events")
+    type = models.CharField(max_length=32, choices=EventType.choices)
+    step_id = models.CharField(max_length=200, blank=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    payload = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ("id",)
+        indexes = (models.Index(fields=("instance", "id"), name="event_instance_order"),)
+
+    def __str__(self) -> str:
+        return f"{self.type} {self.step_id}"

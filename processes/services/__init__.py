@@ -1,0 +1,25 @@
+"""The write API of the engine: every state change goes through these functions."""
+
+from processes.services.definitions import definition_publish
+from processes.services.instances import (
+    instance_resume,
+    instance_retry,
+    instance_start,
+    instance_start_or_get,
+    instance_suspend,
+    instance_terminate,
+)
+from processes.services.job_runs import job_run
+from processes.services.sweeper import jobs_sweep
+
+__all__ = [
+    "definition_publish",
+    "instance_resume",
+    "instance_retry",
+    "instance_start",
+    "instance_start_or_get",
+    "instance_suspend",
+    "instance_terminate",
+    "job_run",
+    "jobs_sweep",
+]

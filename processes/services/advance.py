@@ -1,0 +1,241 @@
+"""Moving an instance forward: the engine's routing plans applied to the database.
+
+Every function here runs inside a transaction that holds the instance's row lock, taken
+with `instance_lock` by the calling service; a `Change` gathers what one such transaction
+does (events, jobs to send) and `Change.finish` settles and saves it.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+from django.db.models import Count
+from django.utils import timezone
+
+from processes.dsl.graph import Node, NodeType
+from processes.engine import routing
+from processes.engine.expressions import ExpressionError, render
+from processes.errors import NotFound
+from processes.models import Job, ProcessInstance, Token
+from processes.services.dispatch import jobs_dispatch_on_commit
+from processes.services.history import EventLog
+from processes.services.user_steps import task_open
+from processes.settings import engine_setting
+from processes.statuses import EventType, InstanceStatus, TokenStatus
+
+DEADLOCK = "Deadlock"
+
+
+def instance_lock(instance_id: str) -> ProcessInstance:
+    """Lock the instance row (SELECT ... FOR UPDATE) for the rest of the transaction."""
+    try:
+        return ProcessInstance.objects.select_for_update(of=("self",)).get(pk=instance_id)
+    except ProcessInstance.DoesNotExist:
+        raise NotFound(f"no process instance {instance_id!r}") from None
+
+
+class Change:
+    """One locked change of an instance: its events, and the jobs to send once committed."""
+
+    def __init__(self, instance: ProcessInstance, actor: Any = None):
+        self.instance = instance
+        self.graph = instance.graph
+        self.actor = actor
+        self.log = EventLog(instance, actor)
+        self.job_ids: list[int] = []
+
+    def finish(self) -> None:
+        _settle(self)
+        self.instance.save()
+        self.log.save()
+        jobs_dispatch_on_commit(self.job_ids)
+
+
+def route_from(change: Change, *, source: str, targets: tuple[str, ...] | list[str]) -> None:
+    """Walk from `source` into `targets` and apply what the walk found."""
+    plan = routing.route(
+        change.graph,
+        source=source,
+        targets=targets,
+        variables=change.instance.variables,
+        waiting_at=lambda join_id: _waiting_at(change.instance, join_id),
+    )
+    for action in plan.actions:
+        if isinstance(action, routing.Activate):
+            _activate(change, change.graph.node(action.node_id), action.arrived_from)
+        elif isinstance(action, routing.Choose):
+            change.log.add(
+                EventType.GATEWAY_EVALUATED,
+                action.node_id,
+                next=action.target,
+                expression=action.expression or None,
+            )
+        elif isinstance(action, routing.Wait):
+            Token.objects.create(
+                instance=change.instance,
+                node_id=action.node_id,
+                status=TokenStatus.WAITING,
+                arrived_from=action.arrived_from,
+            )
+        elif isinstance(action, routing.Join):
+            _consume_waiting(change, action)
+        elif isinstance(action, routing.Fail):
+            instance_fail_at(
+                change,
+                node_id=action.node_id,
+                arrived_from=action.arrived_from,
+                error=action.error,
+                message=action.message,
+            )
+
+
+def step_complete(
+    change: Change, *, token_id: int, node_id: str, result: dict[str, Any], **payload: Any
+) -> None:
+    """The step holding `token_id` is done: merge its result, then route onwards."""
+    instance = change.instance
+    if result:
+        instance.variables = {**instance.variables, **result}
+    _token_end(change, token_id, TokenStatus.DONE)
+    change.log.add(EventType.TASK_COMPLETED, node_id, result=result, **payload)
+    route_from(change, source=node_id, targets=change.graph.node(node_id).next)
+
+
+def token_end_and_route(change: Change, *, token_id: int, node_id: str, target: str) -> None:
+    _token_end(change, token_id, TokenStatus.DONE)
+    route_from(change, source=node_id, targets=(target,))
+
+
+def instance_fail_at(
+    change: Change,
+    *,
+    node_id: str,
+    arrived_from: str,
+    error: str,
+    message: str,
+    traceback: str = "",
+    token_id: int | None = None,
+) -> None:
+    """The instance fails at `node_id`; its token stays there, failed, for instance_retry."""
+    instance = change.instance
+    if token_id is None:
+        Token.objects.create(
+            instance=instance,
+            node_id=node_id,
+            status=TokenStatus.FAILED,
+            arrived_from=arrived_from,
+        )
+    else:
+        _token_end(change, token_id, TokenStatus.FAILED)
+    details = {"step_id": node_id, "error": error, "message": message, "traceback": traceback}
+    change.log.add(EventType.TASK_FAILED, node_id, error=error, message=message)
+    if instance.status == InstanceStatus.RUNNING:
+        instance.fail(error=details)
+        change.log.add(EventType.WORKFLOW_FAILED, node_id, error=error, message=message)
+
+
+def _activate(change: Change, node: Node, arrived_from: str) -> None:
+    instance = change.instance
+    try:
+        input_values = render(node.input, instance.variables) if node.input is not None else {}
+    except ExpressionError as exc:
+        instance_fail_at(
+            change,
+            node_id=node.id,
+            arrived_from=arrived_from,
+            error=routing.EXPRESSION_ERROR,
+            message=str(exc),
+        )
+        return
+    token = Token.objects.create(
+        instance=instance, node_id=node.id, status=TokenStatus.ACTIVE, arrived_from=arrived_from
+    )
+    instance.active_tokens += 1
+    if node.type == NodeType.USER:
+        try:
+            task = task_open(instance=instance, token=token, node=node)
+        except ExpressionError as exc:
+            instance_fail_at(
+                change,
+                node_id=node.id,
+                arrived_from=arrived_from,
+                error=routing.EXPRESSION_ERROR,
+                message=str(exc),
+                token_id=token.pk,
+            )
+            return
+        change.log.add(
+            EventType.TASK_SCHEDULED,
+            node.id,
+            kind="user",
+            task_id=task.pk,
+            assignee=task.assignee.get_username() if task.assignee else None,
+        )
+        return
+    job = Job.objects.create(
+        instance=instance,
+        token=token,
+        step_id=node.id,
+        service=node.service,
+        input=input_values if isinstance(input_values, dict) else {"value": input_values},
+        timeout_seconds=node.timeout_seconds or engine_setting("DEFAULT_TIMEOUT"),
+        dispatched_at=timezone.now(),
+    )
+    change.job_ids.append(job.pk)
+    change.log.add(
+        EventType.TASK_SCHEDULED, node.id, kind="service", service=node.service, job_id=job.pk
+    )
+
+
+def _token_end(change: Change, token_id: int, status: TokenStatus) -> None:
+    updated = Token.objects.filter(pk=token_id, status=TokenStatus.ACTIVE).update(
+        status=status, ended_at=timezone.now()
+    )
+    change.instance.active_tokens -= updated
+
+
+def _waiting_at(instance: ProcessInstance, join_id: str) -> Counter:
+    rows = (
+        Token.objects.filter(instance=instance, node_id=join_id, status=TokenStatus.WAITING)
+        .values_list("arrived_from")
+        .annotate(n=Count("id"))
+    )
+    return Counter(dict(rows))
+
+
+def _consume_waiting(change: Change, join: routing.Join) -> None:
+    waiting = Token.objects.filter(
+        instance=change.instance, node_id=join.node_id, status=TokenStatus.WAITING
+    )
+    consumed = []
+    for predecessor in join.consumed_from:
+        token_id = (
+            waiting.filter(arrived_from=predecessor).order_by("id").values_list("id", flat=True)
+        ).first()
+        consumed.append(token_id)
+    Token.objects.filter(pk__in=consumed).update(status=TokenStatus.DONE, ended_at=timezone.now())
+    change.log.add(
+        EventType.JOIN_COMPLETED,
+        join.node_id,
+        branches=sorted([*join.consumed_from, join.arrived_from]),
+    )
+
+
+def _settle(change: Change) -> None:
+    """A running instance with nothing left to do is complete (or stuck at a join)."""
+    instance = change.instance
+    if instance.status != InstanceStatus.RUNNING or instance.active_tokens > 0:
+        return
+    stuck = (
+        Token.objects.filter(instance=instance, status=TokenStatus.WAITING)
+        .values_list("node_id", flat=True)
+        .first()
+    )
+    if stuck is not None:
+        message = "branches wait at a join that no other branch can reach any more"
+        instance.fail(error={"step_id": stuck, "error": DEADLOCK, "message": message})
+        change.log.add(EventType.WORKFLOW_FAILED, stuck, error=DEADLOCK, message=message)
+        return
+    instance.complete()
+    change.log.add(EventType.WORKFLOW_COMPLETED)

@@ -1,0 +1,58 @@
+"""Publishing definitions as immutable, numbered versions."""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+from django.db import IntegrityError, transaction
+
+from processes.dsl import compile_definition
+from processes.errors import InvalidInput
+from processes.models import DefinitionVersion, ProcessDefinition
+from processes.registry import service_exists
+from processes.statuses import DefinitionFormat
+
+
+def definition_publish(*, source: str, format: str, user: Any = None) -> DefinitionVersion:
+    """Compile `source` and store it as the next version of its key.
+
+    Raises `processes.dsl.DefinitionError` with every problem found. Publishing a source
+    identical to the latest version returns that version. Locks the definition row, so
+    concurrent publishes of one key get consecutive numbers.
+    """
+    if format not in DefinitionFormat.values:
+        raise InvalidInput(f"unknown definition format {format!r}; use json or yaml")
+    if not isinstance(source, str):
+        raise InvalidInput("the definition source must be text")
+    graph = compile_definition(source, format, service_exists=service_exists)
+    checksum = hashlib.sha256(source.encode()).hexdigest()
+    for _ in range(2):  # a concurrent first publish of the same key wins the insert
+        try:
+            with transaction.atomic():
+                return _publish_locked(graph, source, format, checksum, user)
+        except IntegrityError:
+            continue
+    raise InvalidInput(f"definition {graph.key!r} is being published concurrently; try again")
+
+
+def _publish_locked(graph, source: str, format: str, checksum: str, user: Any):
+    definition, _ = ProcessDefinition.objects.select_for_update().get_or_create(
+        key=graph.key, defaults={"name": graph.name, "description": graph.description}
+    )
+    latest = definition.versions.order_by("-number").first()
+    if latest is not None and latest.checksum == checksum:
+        return latest
+    version = DefinitionVersion(
+        definition=definition,
+        number=latest.number + 1 if latest else 1,
+        format=format,
+        source=source,
+        graph=graph.to_dict(),
+        checksum=checksum,
+        published_by=user if getattr(user, "is_authenticated", False) else None,
+    )
+    version.save(force_insert=True)
+    definition.name, definition.description = graph.name, graph.description
+    definition.save(update_fields=("name", "description", "updated_at"))
+    return version

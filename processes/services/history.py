@@ -1,0 +1,35 @@
+"""Appending to an instance's history.
+
+A service collects the events of one change in an `EventLog` and saves them with one
+INSERT in the same transaction as the change; ids keep their order.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from processes.models import Event, ProcessInstance
+from processes.statuses import EventType
+
+
+class EventLog:
+    def __init__(self, instance: ProcessInstance, actor: Any = None):
+        self.instance = instance
+        self.actor = actor if getattr(actor, "is_authenticated", False) else None
+        self._events: list[Event] = []
+
+    def add(self, type: EventType, step_id: str = "", **payload: Any) -> None:
+        self._events.append(
+            Event(
+                instance=self.instance,
+                type=type,
+                step_id=step_id,
+                actor=self.actor,
+                payload=payload,
+            )
+        )
+
+    def save(self) -> None:
+        if self._events:
+            Event.objects.bulk_create(self._events)
+            self._events = []

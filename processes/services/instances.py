@@ -1,0 +1,209 @@
+"""Starting instances and the operator's controls: suspend, resume, terminate, retry."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django_fsm import can_proceed
+
+from processes.errors import Conflict, InvalidInput, NotFound
+from processes.models import (
+    INSTANCE_ID_PATTERN,
+    DefinitionVersion,
+    Job,
+    ProcessInstance,
+    Token,
+    graph_of_version,
+)
+from processes.services.advance import Change, instance_lock, route_from
+from processes.services.job_runs import instance_catch_up
+from processes.statuses import EventType, JobStatus, TaskState, TokenStatus
+from processes.variables import variables_check
+from tasks.models import Task
+
+
+def instance_start(
+    *,
+    definition_key: str,
+    variables: dict[str, Any] | None = None,
+    business_key: str | None = None,
+    instance_id: str | None = None,
+    user: Any = None,
+) -> ProcessInstance:
+    """Start the latest version of `definition_key`; see `instance_start_or_get`."""
+    instance, _ = instance_start_or_get(
+        definition_key=definition_key,
+        variables=variables,
+        business_key=business_key,
+        instance_id=instance_id,
+        user=user,
+    )
+    return instance
+
+
+def instance_start_or_get(
+    *,
+    definition_key: str,
+    variables: dict[str, Any] | None = None,
+    business_key: str | None = None,
+    instance_id: str | None = None,
+    user: Any = None,
+) -> tuple[ProcessInstance, bool]:
+    """Start an instance; with a caller-chosen `instance_id` the call is idempotent.
+
+    Returns the instance and whether this call created it. The new row is inserted in the
+    transaction that walks it to its first waiting steps; no existing row is locked.
+    """
+    version = _latest_version(definition_key)
+    if instance_id is not None:
+        _check_instance_id(instance_id)
+        existing = ProcessInstance.objects.filter(pk=instance_id).first()
+        if existing is not None:
+            return _same_start(existing, version), False
+    graph = graph_of_version(version.pk)
+    values = variables_check(declared=graph.variables, values=variables)
+    business_key = business_key or ""
+    if len(business_key) > 200:
+        raise InvalidInput("business_key is longer than 200 characters")
+    instance = ProcessInstance(
+        definition_id=version.definition_id,
+        definition_version=version,
+        variables=values,
+        business_key=business_key,
+        started_by=user if getattr(user, "is_authenticated", False) else None,
+    )
+    if instance_id is not None:
+        instance.id = instance_id
+    try:
+        with transaction.atomic():
+            instance.save(force_insert=True)
+            instance.start()
+            change = Change(instance, user)
+            change.log.add(
+                EventType.WORKFLOW_STARTED,
+                definition=definition_key,
+                version=version.number,
+                business_key=business_key,
+                variables=values,
+            )
+            route_from(change, source="", targets=(graph.start,))
+            change.finish()
+    except IntegrityError:
+        if instance_id is None:
+            raise
+        # Two callers raced with the same id: the other one's instance is the answer.
+        return _same_start(ProcessInstance.objects.get(pk=instance_id), version), False
+    return instance, True
+
+
+def instance_suspend(*, instance: ProcessInstance, user: Any = None) -> ProcessInstance:
+    """Locks the instance row. No job starts and no task completes until it is resumed."""
+    return _control(instance, user, "suspend", EventType.WORKFLOW_SUSPENDED)
+
+
+def instance_resume(*, instance: ProcessInstance, user: Any = None) -> ProcessInstance:
+    """Locks the instance row; applies outcomes that arrived meanwhile, resends due jobs."""
+    return _control(instance, user, "resume", EventType.WORKFLOW_RESUMED, instance_catch_up)
+
+
+def instance_retry(*, instance: ProcessInstance, user: Any = None) -> ProcessInstance:
+    """Locks the instance row; runs each failed step once more (its next attempt)."""
+
+    def rerun_failed(change: Change) -> None:
+        _rerun_failed_tokens(change)
+        instance_catch_up(change)
+
+    return _control(instance, user, "retry", EventType.WORKFLOW_RETRIED, rerun_failed)
+
+
+def instance_terminate(*, instance: ProcessInstance, user: Any = None) -> ProcessInstance:
+    """Locks the instance row; cancels its open tasks, its jobs and its tokens."""
+    return _control(instance, user, "terminate", EventType.WORKFLOW_CANCELLED, _cancel_all)
+
+
+def _control(
+    instance: ProcessInstance,
+    user: Any,
+    transition: str,
+    event: EventType,
+    then: Callable[[Change], None] | None = None,
+) -> ProcessInstance:
+    with transaction.atomic():
+        locked = instance_lock(instance.pk)
+        method = getattr(locked, transition)
+        if not can_proceed(method):
+            raise Conflict(f"cannot {transition} an instance that is {locked.status}")
+        method()
+        change = Change(locked, user)
+        change.log.add(event)
+        if then is not None:
+            then(change)
+        change.finish()
+    return locked
+
+
+def _rerun_failed_tokens(change: Change) -> None:
+    failed = list(Token.objects.filter(instance=change.instance, status=TokenStatus.FAILED))
+    jobs = {job.token_id: job for job in Job.objects.filter(token__in=failed)}
+    for token in failed:
+        job = jobs.get(token.pk)
+        if job is None:
+            # It failed on the way (a gateway, a template): walk into that step again.
+            Token.objects.filter(pk=token.pk).update(status=TokenStatus.CANCELLED)
+            route_from(change, source=token.arrived_from, targets=(token.node_id,))
+            continue
+        Token.objects.filter(pk=token.pk).update(status=TokenStatus.ACTIVE, ended_at=None)
+        change.instance.active_tokens += 1
+        job.reschedule(delay_seconds=0, next_attempt=True)
+        job.lease_losses = 0
+        job.save()
+        change.log.add(EventType.TASK_RETRIED, job.step_id, attempt=job.attempt, manual=True)
+
+
+def _cancel_all(change: Change) -> None:
+    instance = change.instance
+    for task in Task.objects.filter(
+        instance=instance, state__in=(TaskState.OPEN, TaskState.ASSIGNED)
+    ):
+        task.cancel()
+        task.save()
+        change.log.add(EventType.TASK_CANCELLED, task.step_id, task_id=task.pk)
+    for job in Job.objects.filter(
+        instance=instance, status__in=(JobStatus.SCHEDULED, JobStatus.RUNNING)
+    ):
+        job.cancel()
+        job.save()
+        change.log.add(EventType.TASK_CANCELLED, job.step_id, job_id=job.pk)
+    Token.objects.filter(
+        instance=instance,
+        status__in=(TokenStatus.ACTIVE, TokenStatus.WAITING, TokenStatus.FAILED),
+    ).update(status=TokenStatus.CANCELLED)
+    instance.active_tokens = 0
+
+
+def _latest_version(definition_key: str) -> DefinitionVersion:
+    version = (
+        DefinitionVersion.objects.filter(definition__key=definition_key).order_by("-number").first()
+    )
+    if version is None:
+        raise NotFound(f"no process definition with key {definition_key!r}")
+    return version
+
+
+def _check_instance_id(instance_id: Any) -> None:
+    if not isinstance(instance_id, str) or not re.fullmatch(INSTANCE_ID_PATTERN, instance_id):
+        raise InvalidInput(
+            "an instance id is 1 to 64 characters of A-Z, a-z, 0-9, '.', '_' or '-'",
+            field_errors={"id": ["must match [A-Za-z0-9._-]{1,64}"]},
+        )
+
+
+def _same_start(existing: ProcessInstance, version: DefinitionVersion) -> ProcessInstance:
+    if existing.definition_id != version.definition_id:
+        raise Conflict(
+            f"instance id {existing.pk!r} is already used by an instance of another definition"
+        )
+    return existing

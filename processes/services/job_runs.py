@@ -1,0 +1,274 @@
+"""Running a service step's job on a worker: lease, call the service, report the outcome.
+
+Delivery is at least once. A duplicate message finds the job already leased or finished
+and does nothing; an outcome is only accepted from the holder of the current lease, so a
+worker that comes back late after its lease was taken over cannot complete a step twice.
+"""
+
+from __future__ import annotations
+
+import logging
+import traceback as tb
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from processes.dsl.graph import TIMEOUT_ERROR
+from processes.engine.retries import catch_target, retry_delay
+from processes.models import Job
+from processes.registry import ServiceContext, get_service
+from processes.services.advance import (
+    Change,
+    instance_fail_at,
+    instance_lock,
+    step_complete,
+    token_end_and_route,
+)
+from processes.settings import engine_setting
+from processes.statuses import EventType, InstanceStatus, JobStatus, TokenStatus
+from processes.timeouts import StepTimeout, deadline
+
+logger = logging.getLogger(__name__)
+
+
+class InvalidResult(TypeError):
+    """A service returned something that cannot be merged into the variables."""
+
+
+@dataclass(frozen=True)
+class Lease:
+    job_id: int
+    token: uuid.UUID
+    instance_id: str
+    context: ServiceContext
+    service: str
+    timeout_seconds: float
+
+
+def job_run(*, job_id: int) -> None:
+    """Lease job `job_id`, run its service and report the outcome (the Celery task's body)."""
+    lease = job_lease(job_id=job_id)
+    if lease is None:
+        return
+    try:
+        function = get_service(lease.service)
+        with deadline(lease.timeout_seconds):
+            result = function(lease.context)
+        if result is not None and not isinstance(result, dict):
+            raise InvalidResult(
+                f"a service must return a dict or None, not {type(result).__name__}"
+            )
+    except StepTimeout:
+        message = f"the step ran longer than its timeout of {lease.timeout_seconds:g}s"
+        job_report_failure(lease=lease, error=TIMEOUT_ERROR, message=message, traceback="")
+    except Exception as exc:
+        error = type(exc).__name__
+        logger.warning(
+            "service step %s failed (job %s, instance %s)",
+            lease.context.step_id,
+            job_id,
+            lease.instance_id,
+            exc_info=True,
+        )
+        job_report_failure(lease=lease, error=error, message=str(exc), traceback=tb.format_exc())
+    else:
+        job_report_success(lease=lease, result=result or {})
+
+
+def job_lease(*, job_id: int) -> Lease | None:
+    """Take the lease of a scheduled, due job of a running instance, or None.
+
+    Locks the job row with SKIP LOCKED: a row another worker holds is being leased already.
+    """
+    with transaction.atomic():
+        job = (
+            Job.objects.select_for_update(skip_locked=True, of=("self",))
+            .select_related("instance")
+            .filter(pk=job_id)
+            .first()
+        )
+        if (
+            job is None
+            or job.status != JobStatus.SCHEDULED
+            or job.due_at > timezone.now()
+            or job.instance.status != InstanceStatus.RUNNING
+        ):
+            return None
+        job.lease(token=uuid.uuid4(), grace_seconds=engine_setting("LEASE_GRACE"))
+        job.save(update_fields=("status", "lease_token", "started_at", "lease_expires_at"))
+    instance = job.instance
+    return Lease(
+        job_id=job.pk,
+        token=job.lease_token,
+        instance_id=instance.pk,
+        service=job.service,
+        timeout_seconds=job.timeout_seconds,
+        context=ServiceContext.build(
+            input=job.input,
+            variables=instance.variables,
+            instance_id=instance.pk,
+            business_key=instance.business_key,
+            step_id=job.step_id,
+            job_id=job.pk,
+            attempt=job.attempt,
+        ),
+    )
+
+
+def job_report_success(*, lease: Lease, result: dict[str, Any]) -> bool:
+    """Record the result and move the instance on. Locks the instance row, then reads the job.
+
+    An instance that is not running (suspended, failed) keeps the result on the job and
+    applies it when it runs again. Returns False when the lease was no longer ours.
+    """
+    with transaction.atomic():
+        instance = instance_lock(lease.instance_id)
+        job = _leased_job(lease)
+        if job is None:
+            return False
+        job.succeed(result=result)
+        job.save(update_fields=("status", "result", "finished_at", "lease_token"))
+        if instance.status == InstanceStatus.RUNNING:
+            change = Change(instance)
+            step_complete(
+                change,
+                token_id=job.token_id,
+                node_id=job.step_id,
+                result=result,
+                job_id=job.pk,
+                attempt=job.attempt,
+            )
+            change.finish()
+    return True
+
+
+def job_report_failure(*, lease: Lease, error: str, message: str, traceback: str) -> bool:
+    """Retry the attempt, route to a catch, or fail the instance. Locks the instance row."""
+    with transaction.atomic():
+        instance = instance_lock(lease.instance_id)
+        job = _leased_job(lease)
+        if job is None:
+            return False
+        change = Change(instance)
+        node = change.graph.node(job.step_id)
+        delay = retry_delay(node.retry, error=error, attempt=job.attempt)
+        if delay is not None:
+            job.error, job.error_message, job.traceback = error, message, traceback
+            job.reschedule(delay_seconds=delay, next_attempt=True)
+            job.save()
+            change.log.add(
+                EventType.TASK_RETRIED,
+                job.step_id,
+                attempt=job.attempt,
+                delay_seconds=delay,
+                error=error,
+                message=message,
+            )
+        else:
+            job.fail(error=error, message=message, traceback=traceback)
+            job.save()
+            if instance.status == InstanceStatus.RUNNING:
+                job_failure_apply(change, job=job)
+        change.finish()
+    return True
+
+
+def job_failure_apply(change: Change, *, job: Job) -> None:
+    """A job failed for good: route to its catch, or fail the instance at its step."""
+    node = change.graph.node(job.step_id)
+    target = catch_target(node.catch, error=job.error)
+    if target is None:
+        instance_fail_at(
+            change,
+            node_id=job.step_id,
+            arrived_from="",
+            error=job.error,
+            message=job.error_message,
+            traceback=job.traceback,
+            token_id=job.token_id,
+        )
+        return
+    instance = change.instance
+    caught = {"step": job.step_id, "error": job.error, "message": job.error_message}
+    instance.variables = {**instance.variables, "last_error": caught}
+    change.log.add(
+        EventType.TASK_FAILED, job.step_id, error=job.error, message=job.error_message, next=target
+    )
+    token_end_and_route(change, token_id=job.token_id, node_id=job.step_id, target=target)
+
+
+def job_lease_expire(*, job_id: int, instance_id: str) -> None:
+    """The worker holding the job is gone: run the attempt again, or time it out for good.
+
+    Locks the instance row, then re-reads the job to be sure the lease really expired.
+    """
+    with transaction.atomic():
+        instance = instance_lock(instance_id)
+        job = Job.objects.filter(
+            pk=job_id, status=JobStatus.RUNNING, lease_expires_at__lt=timezone.now()
+        ).first()
+        if job is None:
+            return
+        lease = Lease(
+            job_id=job.pk,
+            token=job.lease_token,
+            instance_id=instance.pk,
+            context=None,  # type: ignore[arg-type] - not needed to report
+            service=job.service,
+            timeout_seconds=job.timeout_seconds,
+        )
+        if job.lease_losses + 1 < engine_setting("MAX_LEASE_LOSSES"):
+            job.lease_losses += 1
+            job.reschedule(delay_seconds=0, next_attempt=False)
+            job.save()
+            change = Change(instance)
+            change.log.add(
+                EventType.TASK_RETRIED,
+                job.step_id,
+                attempt=job.attempt,
+                delay_seconds=0,
+                error="WorkerLost",
+                message="the worker running this step stopped answering; running it again",
+            )
+            change.finish()
+            return
+    message = "the step's worker was lost repeatedly; giving up on this attempt"
+    job_report_failure(lease=lease, error=TIMEOUT_ERROR, message=message, traceback="")
+
+
+def _leased_job(lease: Lease) -> Job | None:
+    job = Job.objects.filter(pk=lease.job_id).first()
+    if job is None or job.status != JobStatus.RUNNING or job.lease_token != lease.token:
+        logger.info("job %s: outcome of a lease that is no longer current ignored", lease.job_id)
+        return None
+    return job
+
+
+def instance_jobs_redispatch(change: Change) -> None:
+    """Send again the scheduled, due jobs of an instance that runs again (resume, retry)."""
+    now = timezone.now()
+    due = Job.objects.filter(instance=change.instance, status=JobStatus.SCHEDULED, due_at__lte=now)
+    change.job_ids.extend(due.values_list("id", flat=True))
+    due.update(dispatched_at=now)
+
+
+def instance_catch_up(change: Change) -> None:
+    """The instance runs again: apply job outcomes that arrived meanwhile, resend due jobs."""
+    finished = Job.objects.filter(
+        instance=change.instance,
+        token__status=TokenStatus.ACTIVE,
+        status__in=(JobStatus.SUCCEEDED, JobStatus.FAILED),
+    ).order_by("finished_at", "id")
+    for job in finished:
+        if change.instance.status != InstanceStatus.RUNNING:
+            break
+        if job.status == JobStatus.SUCCEEDED:
+            step_complete(
+                change, token_id=job.token_id, node_id=job.step_id, result=job.result or {}
+            )
+        else:
+            job_failure_apply(change, job=job)
+    instance_jobs_redispatch(change)

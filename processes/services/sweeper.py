@@ -1,0 +1,56 @@
+"""The periodic sweeper (Celery beat): nothing is lost between the database and the broker.
+
+It sends the jobs that are due and that no worker holds: retries whose backoff has passed,
+and jobs whose message went missing (a broker restart or flush). It also takes back jobs
+whose worker died mid-step (an expired lease).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from processes.models import Job
+from processes.services.dispatch import jobs_dispatch_on_commit
+from processes.services.job_runs import job_lease_expire
+from processes.settings import engine_setting
+from processes.statuses import InstanceStatus, JobStatus
+
+BATCH = 500
+
+
+@dataclass(frozen=True)
+class SweepReport:
+    dispatched: int
+    expired: int
+
+
+def jobs_sweep() -> SweepReport:
+    """Locks the due job rows it sends (SKIP LOCKED, so two sweeps never send one job twice)."""
+    now = timezone.now()
+    expired = list(
+        Job.objects.filter(status=JobStatus.RUNNING, lease_expires_at__lt=now).values_list(
+            "id", "instance_id"
+        )[:BATCH]
+    )
+    for job_id, instance_id in expired:
+        job_lease_expire(job_id=job_id, instance_id=instance_id)
+
+    stale = now - timedelta(seconds=engine_setting("REDISPATCH_AFTER"))
+    with transaction.atomic():
+        due = list(
+            Job.objects.select_for_update(skip_locked=True, of=("self",))
+            .filter(status=JobStatus.SCHEDULED, due_at__lte=now)
+            .filter(instance__status=InstanceStatus.RUNNING)
+            .filter(Q(dispatched_at__isnull=True) | Q(dispatched_at__lt=stale))
+            .order_by("due_at")
+            .values_list("id", flat=True)[:BATCH]
+        )
+        if due:
+            Job.objects.filter(pk__in=due).update(dispatched_at=now)
+            jobs_dispatch_on_commit(due)
+    return SweepReport(dispatched=len(due), expired=len(expired))

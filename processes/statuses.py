@@ -1,0 +1,59 @@
+"""Every status and event name of the engine, in one place."""
+
+from django.db import models
+
+
+class InstanceStatus(models.TextChoices):
+    PENDING = "pending"
+    RUNNING = "running"
+    SUSPENDED = "suspended"
+    COMPLETED = "completed"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+class TokenStatus(models.TextChoices):
+    ACTIVE = "active"  # sits on a service or user step that has not finished
+    WAITING = "waiting"  # arrived at a join whose other branches have not
+    DONE = "done"
+    FAILED = "failed"  # the instance failed here; instance_retry picks it up again
+    CANCELLED = "cancelled"
+
+
+class JobStatus(models.TextChoices):
+    SCHEDULED = "scheduled"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+class TaskState(models.TextChoices):
+    OPEN = "open"
+    ASSIGNED = "assigned"
+    COMPLETED = "completed"
+    CANCELLED = "cancelled"
+
+
+class EventType(models.TextChoices):
+    WORKFLOW_STARTED = "WORKFLOW_STARTED"
+    WORKFLOW_SUSPENDED = "WORKFLOW_SUSPENDED"
+    WORKFLOW_RESUMED = "WORKFLOW_RESUMED"
+    WORKFLOW_RETRIED = "WORKFLOW_RETRIED"
+    WORKFLOW_COMPLETED = "WORKFLOW_COMPLETED"
+    WORKFLOW_FAILED = "WORKFLOW_FAILED"
+    WORKFLOW_CANCELLED = "WORKFLOW_CANCELLED"
+    TASK_SCHEDULED = "TASK_SCHEDULED"
+    TASK_COMPLETED = "TASK_COMPLETED"
+    TASK_FAILED = "TASK_FAILED"
+    TASK_RETRIED = "TASK_RETRIED"
+    TASK_CANCELLED = "TASK_CANCELLED"
+    TASK_CLAIMED = "TASK_CLAIMED"
+    TASK_UNCLAIMED = "TASK_UNCLAIMED"
+    GATEWAY_EVALUATED = "GATEWAY_EVALUATED"
+    JOIN_COMPLETED = "JOIN_COMPLETED"
+
+
+class DefinitionFormat(models.TextChoices):
+    JSON = "json"
+    YAML = "yaml"

@@ -1,0 +1,71 @@
+"""Checking the values a person submits against a user step's form schema.
+
+The schema is the step's `form` as stored on the task: field -> {type, required, label,
+help, choices, min, max, default}. `min`/`max` bound a number's value and a text's length.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from processes.errors import InvalidInput
+from processes.variables import CHECKS
+
+FORM_TYPES = {
+    "string": "string",
+    "text": "string",
+    "number": "number",
+    "integer": "integer",
+    "boolean": "boolean",
+    "date": "date",
+}
+
+
+def form_clean(*, form: dict[str, dict[str, Any]], values: Any) -> dict[str, Any]:
+    """Return the values to merge into the instance, or raise InvalidInput with field errors.
+
+    With no form, any JSON object is accepted; with one, only its fields are.
+    """
+    if values is None:
+        values = {}
+    if not isinstance(values, dict):
+        raise InvalidInput("variables must be a JSON object")
+    if not form:
+        return dict(values)
+    errors: dict[str, list[str]] = {
+        name: ["is not a field of this form"] for name in values if name not in form
+    }
+    cleaned: dict[str, Any] = {}
+    for name, field in form.items():
+        value = values.get(name, field.get("default"))
+        if value is None or value == "":
+            if field.get("required"):
+                errors[name] = ["this field is required"]
+            continue
+        problem = _field_problem(field, value)
+        if problem:
+            errors[name] = [problem]
+        else:
+            cleaned[name] = value
+    if errors:
+        raise InvalidInput("the form has errors: " + ", ".join(sorted(errors)), field_errors=errors)
+    return cleaned
+
+
+def _field_problem(field: dict[str, Any], value: Any) -> str | None:
+    kind = field["type"]
+    if kind == "choice":
+        choices = list(field.get("choices") or ())
+        return None if value in choices else f"must be one of {choices}"
+    if not CHECKS[FORM_TYPES[kind]](value):
+        return f"must be a {kind}"
+    low, high = field.get("min"), field.get("max")
+    measure = len(value) if isinstance(value, str) else value
+    if isinstance(value, bool) or not isinstance(measure, int | float):
+        return None
+    unit = " characters" if isinstance(value, str) else ""
+    if low is not None and measure < low:
+        return f"must be at least {low:g}{unit}"
+    if high is not None and measure > high:
+        return f"must be at most {high:g}{unit}"
+    return None

@@ -1,0 +1,100 @@
+"""The write API for human tasks: claim, unclaim, complete.
+
+Claim and unclaim lock the task row; complete locks the instance row, then the task row,
+the same order every instance-wide change uses.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import transaction
+
+from processes.errors import Conflict, NotAllowed, NotFound
+from processes.services.advance import Change, instance_lock, step_complete
+from processes.services.history import EventLog
+from processes.statuses import EventType, InstanceStatus, TaskState
+from tasks.form_validation import form_clean
+from tasks.models import Task
+from tasks.selectors import task_is_candidate
+
+
+def task_claim(*, task: Task, user: Any) -> Task:
+    """Make `user` the assignee of an open task they are a candidate for. Locks the task row."""
+    with transaction.atomic():
+        locked = _lock(task)
+        if locked.state == TaskState.ASSIGNED and locked.assignee_id == user.pk:
+            return locked
+        _refuse_if_closed(locked)
+        if locked.state == TaskState.ASSIGNED:
+            raise Conflict(f"the task is already claimed by {locked.assignee.get_username()}")
+        if not task_is_candidate(task=locked, user=user):
+            raise NotAllowed("you are not a candidate for this task")
+        locked.claim(user=user)
+        locked.save()
+        _log(locked, user, EventType.TASK_CLAIMED, assignee=user.get_username())
+    return locked
+
+
+def task_unclaim(*, task: Task, user: Any) -> Task:
+    """Give a claimed task back to its candidates. Locks the task row."""
+    with transaction.atomic():
+        locked = _lock(task)
+        _refuse_if_closed(locked)
+        if locked.state != TaskState.ASSIGNED:
+            raise Conflict("the task is not claimed")
+        if locked.assignee_id != user.pk and not user.is_superuser:
+            raise NotAllowed("only the assignee may give the task back")
+        locked.unclaim()
+        locked.save()
+        _log(locked, user, EventType.TASK_UNCLAIMED)
+    return locked
+
+
+def task_complete(*, task: Task, user: Any, variables: dict[str, Any] | None) -> Task:
+    """Check the submitted values against the form, complete the task, move the instance on.
+
+    Locks the instance row, then the task row.
+    """
+    with transaction.atomic():
+        instance = instance_lock(task.instance_id)
+        locked = _lock(task)
+        _refuse_if_closed(locked)
+        if locked.state != TaskState.ASSIGNED:
+            raise NotAllowed("claim the task before completing it")
+        if locked.assignee_id != user.pk:
+            raise NotAllowed("only the assignee may complete this task")
+        if instance.status != InstanceStatus.RUNNING:
+            raise Conflict(f"the process instance is {instance.status}; the task cannot complete")
+        values = form_clean(form=locked.form, values=variables)
+        locked.complete(user=user, result=values)
+        locked.save()
+        change = Change(instance, user)
+        step_complete(
+            change, token_id=locked.token_id, node_id=locked.step_id, result=values, task_id=task.pk
+        )
+        change.finish()
+    return locked
+
+
+def _lock(task: Task) -> Task:
+    # No select_related: after waiting for the lock PostgreSQL re-reads the task row but not
+    # an outer-joined assignee, which would come back stale.
+    try:
+        return Task.objects.select_for_update().get(pk=task.pk)
+    except Task.DoesNotExist:
+        raise NotFound(f"no task {task.pk}") from None
+
+
+def _refuse_if_closed(task: Task) -> None:
+    if task.state == TaskState.COMPLETED:
+        by = task.completed_by.get_username() if task.completed_by else "someone else"
+        raise Conflict(f"the task was already completed by {by}")
+    if task.state == TaskState.CANCELLED:
+        raise Conflict("the task was cancelled")
+
+
+def _log(task: Task, user: Any, event: EventType, **payload: Any) -> None:
+    log = EventLog(task.instance, user)
+    log.add(event, task.step_id, task_id=task.pk, **payload)
+    log.save()

@@ -1,0 +1,48 @@
+"""Services the tests run on real workers (loaded through SERVICE_MODULES in test settings)."""
+
+from __future__ import annotations
+
+import time
+
+from processes.registry import ServiceContext, service
+
+
+class FlakyError(Exception):
+    pass
+
+
+@service("test.noop")
+def noop(ctx: ServiceContext) -> None:
+    return None
+
+
+@service("test.echo")
+def echo(ctx: ServiceContext) -> dict:
+    return dict(ctx.input)
+
+
+@service("test.flaky")
+def flaky(ctx: ServiceContext) -> dict:
+    """Fails until attempt `succeed_on` (default 3)."""
+    if ctx.attempt < ctx.input.get("succeed_on", 3):
+        raise FlakyError(f"attempt {ctx.attempt} failed on purpose")
+    return {"flaky_attempts": ctx.attempt}
+
+
+@service("test.raise")
+def raise_named(ctx: ServiceContext) -> None:
+    """Raises an exception whose class is named `error` (the name catch rules match)."""
+    error_class = type(ctx.input.get("error", "BoomError"), (Exception,), {})
+    raise error_class(ctx.input.get("message", "it went wrong"))
+
+
+@service("test.slow")
+def slow(ctx: ServiceContext) -> dict:
+    time.sleep(float(ctx.input.get("seconds", 1)))
+    return {f"{ctx.step_id}_done": True, f"{ctx.step_id}_attempt": ctx.attempt}
+
+
+@service("test.mark")
+def mark(ctx: ServiceContext) -> dict:
+    """Records that its step ran (joins check there was one continuation)."""
+    return {f"ran_{ctx.step_id}": True}
