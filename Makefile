@@ -17,6 +17,7 @@ $(VENV)/.dev-installed: $(VENV)/.run-installed requirements-dev.txt
 
 # Web server, worker and beat in the foreground; Ctrl-C stops all three.
 run: $(VENV)/.run-installed
+	mkdir -p var/broker var/broker-control
 	DEBUG=$${DEBUG:-1} $(PY) manage.py migrate --noinput
 	@echo ""
 	@echo "  Flowdesk is starting at http://127.0.0.1:$${PORT:-8000}/  (admin: /admin/)"

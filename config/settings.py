@@ -89,8 +89,12 @@ DATABASES = {
     )
 }
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
-    # Web, worker and beat share one SQLite file in development: wait for locks, don't fail.
-    DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
+    # Web, worker and beat share one SQLite file in development: WAL lets readers run beside
+    # the writer, IMMEDIATE transactions take the write lock up front instead of failing to
+    # upgrade it, and a busy file is waited for rather than an error.
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        timeout=20, transaction_mode="IMMEDIATE", init_command="PRAGMA journal_mode=WAL;"
+    )
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -148,6 +152,9 @@ FLOWDESK_ENGINE = {
     "REDISPATCH_AFTER": env_float("FLOWDESK_REDISPATCH_AFTER", 60.0),
     # Timeout of a service step whose definition names none.
     "DEFAULT_TIMEOUT": env_float("FLOWDESK_DEFAULT_TIMEOUT", 300.0),
+    # Service steps a worker runs in a row when each one's success schedules the next one
+    # (0: every step goes through the broker).
+    "CHAIN_STEPS": int(os.environ.get("FLOWDESK_CHAIN_STEPS", "20")),
     # Leases lost (worker died) before the attempt counts as a States.Timeout failure.
     "MAX_LEASE_LOSSES": int(os.environ.get("FLOWDESK_MAX_LEASE_LOSSES", "3")),
 }
@@ -158,4 +165,8 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
+    # One line per task received and succeeded (the sweeper runs every second) is noise.
+    "loggers": {
+        name: {"level": "WARNING"} for name in ("celery.app.trace", "celery.worker.strategy")
+    },
 }

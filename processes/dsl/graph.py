@@ -7,8 +7,8 @@ published version stores it as JSON (``Graph.to_dict`` / ``Graph.from_dict``).
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from functools import cached_property
 from enum import StrEnum
+from functools import cached_property
 from typing import Any
 
 
@@ -57,7 +57,7 @@ class Condition:
 
 @dataclass(frozen=True)
 class FormField:
-    """One field of a user step's form (types: string, text, number, integer, boolean, date, choice)."""
+    """A field of a user step's form: string, text, number, integer, boolean, date or choice."""
 
     type: str
     required: bool = False

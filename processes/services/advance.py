@@ -7,6 +7,7 @@ does (events, jobs to send) and `Change.finish` settles and saves it.
 
 from __future__ import annotations
 
+import uuid
 from collections import Counter
 from typing import Any
 
@@ -36,14 +37,22 @@ def instance_lock(instance_id: str) -> ProcessInstance:
 
 
 class Change:
-    """One locked change of an instance: its events, and the jobs to send once committed."""
+    """One locked change of an instance: its events, and the jobs to send once committed.
 
-    def __init__(self, instance: ProcessInstance, actor: Any = None):
+    With `keep_one_job`, the first service job this change schedules is leased to the
+    calling worker instead of being sent (`kept_job`): a worker that finishes a step runs
+    the next one itself, sparing a broker round trip. The lease makes it as safe as a sent
+    job: if that worker dies, the sweeper takes the job back when the lease expires.
+    """
+
+    def __init__(self, instance: ProcessInstance, actor: Any = None, *, keep_one_job=False):
         self.instance = instance
         self.graph = instance.graph
         self.actor = actor
         self.log = EventLog(instance, actor)
         self.job_ids: list[int] = []
+        self.keep_one_job = keep_one_job
+        self.kept_job: Job | None = None
 
     def finish(self) -> None:
         _settle(self)
@@ -173,7 +182,7 @@ def _activate(change: Change, node: Node, arrived_from: str) -> None:
             assignee=task.assignee.get_username() if task.assignee else None,
         )
         return
-    job = Job.objects.create(
+    job = Job(
         instance=instance,
         token=token,
         step_id=node.id,
@@ -182,7 +191,14 @@ def _activate(change: Change, node: Node, arrived_from: str) -> None:
         timeout_seconds=node.timeout_seconds or engine_setting("DEFAULT_TIMEOUT"),
         dispatched_at=timezone.now(),
     )
-    change.job_ids.append(job.pk)
+    keep = change.keep_one_job and change.kept_job is None
+    if keep:
+        job.lease(token=uuid.uuid4(), grace_seconds=engine_setting("LEASE_GRACE"))
+    job.save(force_insert=True)
+    if keep:
+        change.kept_job = job
+    else:
+        change.job_ids.append(job.pk)
     change.log.add(
         EventType.TASK_SCHEDULED, node.id, kind="service", service=node.service, job_id=job.pk
     )

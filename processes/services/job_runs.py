@@ -49,10 +49,21 @@ class Lease:
 
 
 def job_run(*, job_id: int) -> None:
-    """Lease job `job_id`, run its service and report the outcome (the Celery task's body)."""
+    """Lease job `job_id`, run its service and report the outcome (the Celery task's body).
+
+    When the step's success schedules a next service step, this worker was given its lease
+    and runs it too, up to CHAIN_STEPS in a row.
+    """
     lease = job_lease(job_id=job_id)
-    if lease is None:
-        return
+    chained = 0
+    while lease is not None:
+        lease = _run_leased(lease, keep_next=chained < engine_setting("CHAIN_STEPS"))
+        chained += 1
+
+
+def _run_leased(lease: Lease, *, keep_next: bool) -> Lease | None:
+    """Run the service of a leased job; returns the next job's lease if this worker keeps it."""
+    job_id = lease.job_id
     try:
         function = get_service(lease.service)
         with deadline(lease.timeout_seconds):
@@ -64,6 +75,7 @@ def job_run(*, job_id: int) -> None:
     except StepTimeout:
         message = f"the step ran longer than its timeout of {lease.timeout_seconds:g}s"
         job_report_failure(lease=lease, error=TIMEOUT_ERROR, message=message, traceback="")
+        return None
     except Exception as exc:
         error = type(exc).__name__
         logger.warning(
@@ -74,8 +86,8 @@ def job_run(*, job_id: int) -> None:
             exc_info=True,
         )
         job_report_failure(lease=lease, error=error, message=str(exc), traceback=tb.format_exc())
-    else:
-        job_report_success(lease=lease, result=result or {})
+        return None
+    return job_report_success(lease=lease, result=result or {}, keep_next=keep_next)
 
 
 def job_lease(*, job_id: int) -> Lease | None:
@@ -99,7 +111,10 @@ def job_lease(*, job_id: int) -> Lease | None:
             return None
         job.lease(token=uuid.uuid4(), grace_seconds=engine_setting("LEASE_GRACE"))
         job.save(update_fields=("status", "lease_token", "started_at", "lease_expires_at"))
-    instance = job.instance
+    return _lease_of(job, job.instance)
+
+
+def _lease_of(job: Job, instance) -> Lease:
     return Lease(
         job_id=job.pk,
         token=job.lease_token,
@@ -118,31 +133,35 @@ def job_lease(*, job_id: int) -> Lease | None:
     )
 
 
-def job_report_success(*, lease: Lease, result: dict[str, Any]) -> bool:
+def job_report_success(
+    *, lease: Lease, result: dict[str, Any], keep_next: bool = False
+) -> Lease | None:
     """Record the result and move the instance on. Locks the instance row, then reads the job.
 
     An instance that is not running (suspended, failed) keeps the result on the job and
-    applies it when it runs again. Returns False when the lease was no longer ours.
+    applies it when it runs again. A lease that is no longer current changes nothing. With
+    `keep_next`, returns the lease of the next service job, kept for the calling worker.
     """
     with transaction.atomic():
         instance = instance_lock(lease.instance_id)
         job = _leased_job(lease)
         if job is None:
-            return False
+            return None
         job.succeed(result=result)
         job.save(update_fields=("status", "result", "finished_at", "lease_token"))
-        if instance.status == InstanceStatus.RUNNING:
-            change = Change(instance)
-            step_complete(
-                change,
-                token_id=job.token_id,
-                node_id=job.step_id,
-                result=result,
-                job_id=job.pk,
-                attempt=job.attempt,
-            )
-            change.finish()
-    return True
+        if instance.status != InstanceStatus.RUNNING:
+            return None
+        change = Change(instance, keep_one_job=keep_next)
+        step_complete(
+            change,
+            token_id=job.token_id,
+            node_id=job.step_id,
+            result=result,
+            job_id=job.pk,
+            attempt=job.attempt,
+        )
+        change.finish()
+    return _lease_of(change.kept_job, instance) if change.kept_job else None
 
 
 def job_report_failure(*, lease: Lease, error: str, message: str, traceback: str) -> bool:

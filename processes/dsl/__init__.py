@@ -1,0 +1,48 @@
+"""Definition formats compiled to the one internal Graph, with every problem reported at once.
+
+    graph = compile_definition(text, "yaml", service_exists=registry.service_exists)
+
+Bad input of any kind raises DefinitionError, whose `problems` say what is wrong and where
+(JSON pointer, step id, line).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from processes.dsl.graph import Graph
+from processes.dsl.json_format import read_json
+from processes.dsl.outline import Outline
+from processes.dsl.problems import DefinitionError, Problem, Problems
+from processes.dsl.validation import build_graph
+from processes.dsl.yaml_format import read_yaml
+
+__all__ = ["DefinitionError", "Problem", "compile_definition"]
+
+_READERS: dict[str, Callable[[str], tuple[Outline | None, Problems]]] = {
+    "json": read_json,
+    "yaml": read_yaml,
+    "yml": read_yaml,
+}
+
+
+def compile_definition(
+    source: str, format: str, *, service_exists: Callable[[str], bool] | None = None
+) -> Graph:
+    """Compile `source`, written in `format` ("json" or "yaml"), to a Graph.
+
+    With `service_exists`, service steps must name services it knows.
+    """
+    reader = _READERS.get(format.lower()) if isinstance(format, str) else None
+    if reader is None:
+        raise DefinitionError([Problem("", f"unknown format {format!r}: use json or yaml")])
+    if not isinstance(source, str):
+        raise DefinitionError([Problem("", "the definition must be text")])
+    try:
+        outline, problems = reader(source)
+        graph = build_graph(outline, problems, service_exists=service_exists) if outline else None
+    except RecursionError:  # a YAML parallel nested hundreds of levels deep
+        raise DefinitionError([Problem("", "the document is nested too deeply")]) from None
+    if graph is None:
+        raise DefinitionError(problems.found)
+    return graph
