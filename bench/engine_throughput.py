@@ -47,22 +47,20 @@ def percentile(values: list[float], pct: float) -> float:
     return ordered[min(len(ordered) - 1, round(pct / 100 * (len(ordered) - 1)))]
 
 
-def start_workers(count: int) -> subprocess.Popen:
-    args = [
-        sys.executable,
-        "-m",
-        "celery",
-        "-A",
-        "config",
-        "worker",
-        "--pool=prefork",
-        f"--concurrency={count}",
-        "--without-mingle",
-        "--without-gossip",
-        "--loglevel=WARNING",
-        "--hostname=bench@%h",
+def start_workers(count: int, pool: str) -> list[subprocess.Popen]:
+    """`count` prefork children under one worker, or `count` solo workers side by side."""
+    layout = [(n, 1) for n in range(count)] if pool == "solo" else [(0, count)]
+    command = [sys.executable, "-m", "celery", "-A", "config", "worker", f"--pool={pool}"]
+    options = ["--without-mingle", "--without-gossip", "--loglevel=WARNING"]
+    return [
+        subprocess.Popen(
+            [*command, *options, f"--concurrency={size}", f"--hostname=bench{n}@%h"],
+            cwd=ROOT,
+            env=dict(os.environ),
+            start_new_session=True,
+        )
+        for n, size in layout
     ]
-    return subprocess.Popen(args, cwd=ROOT, env=dict(os.environ), start_new_session=True)
 
 
 def wait_completed(total: int, began: float) -> None:
@@ -74,7 +72,7 @@ def wait_completed(total: int, began: float) -> None:
             raise SystemExit("gave up after 600 s")
 
 
-def service_flow(instances: int, workers: int, paced: int) -> None:
+def service_flow(instances: int, workers: int, pool: str, paced: int) -> None:
     """Throughput: instances queued first, then drained by the workers; latency: paced starts."""
     from django.db.models import Max, Min
 
@@ -85,13 +83,13 @@ def service_flow(instances: int, workers: int, paced: int) -> None:
     for n in range(instances):
         instance_start(definition_key="bench-three-steps", business_key=f"B-{n}")
     start_rate = instances / (time.perf_counter() - began)
-    proc = start_workers(workers)
+    procs = start_workers(workers, pool)
     try:
         wait_completed(instances, time.perf_counter())
         window = Job.objects.aggregate(a=Min("started_at"), b=Max("finished_at"))
         seconds = (window["b"] - window["a"]).total_seconds()
         steps = Job.objects.filter(status="succeeded").count()
-        print(f"service flow: {instances} instances x 3 no-op steps, {workers} worker processes")
+        print(f"service flow: {instances} instances x 3 no-op steps, {workers} {pool} processes")
         print(f"  starting:      {start_rate:8.1f} instances/s (instance_start, one process)")
         print(f"  instances/s:   {instances / seconds:8.1f} (queue drained by the workers)")
         print(f"  steps/s:       {steps / seconds:8.1f}")
@@ -102,8 +100,10 @@ def service_flow(instances: int, workers: int, paced: int) -> None:
             time.sleep(0.02)
         wait_completed(first_paced + paced, time.perf_counter())
     finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        proc.wait()
+        for proc in procs:
+            os.killpg(proc.pid, signal.SIGTERM)
+        for proc in procs:
+            proc.wait()
     latencies = [
         (ended - created).total_seconds()
         for created, ended in ProcessInstance.objects.filter(
@@ -192,6 +192,7 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--tasks", type=int, default=500)
     parser.add_argument("--paced", type=int, default=200)
+    parser.add_argument("--pool", choices=("prefork", "solo"), default="prefork")
     args = parser.parse_args()
 
     recreate_database()
@@ -205,7 +206,7 @@ def main() -> None:
 
     redis.Redis.from_url(os.environ["CELERY_BROKER_URL"]).flushdb()
     publish_definitions()
-    service_flow(args.instances, args.workers, args.paced)
+    service_flow(args.instances, args.workers, args.pool, args.paced)
     queries_per_step()
     human_flow(args.tasks)
 

@@ -3,12 +3,25 @@
 import os
 
 from celery import Celery
+from celery.signals import task_postrun, task_prerun
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
 app = Celery("flowdesk")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks(["processes"], related_name="jobs")
+# Celery's Django fixup closes the database connection around every task unless told to
+# reuse it; reconnecting costs more than a service step. Connections are kept as Django
+# keeps them between requests: CONN_MAX_AGE and its health checks decide (below).
+app.conf["CELERY_DB_REUSE_MAX"] = 10_000
+
+
+@task_prerun.connect
+@task_postrun.connect
+def _drop_stale_connections(**_kwargs) -> None:
+    from django.db import close_old_connections
+
+    close_old_connections()
 
 
 @app.on_after_configure.connect

@@ -96,6 +96,11 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
         timeout=20, transaction_mode="IMMEDIATE", init_command="PRAGMA journal_mode=WAL;"
     )
 
+if DATABASES["default"]["ENGINE"].endswith("postgresql"):
+    # Server-side parameters let psycopg prepare the statements the engine repeats for
+    # every step, so PostgreSQL plans each of them once per connection.
+    DATABASES["default"].setdefault("OPTIONS", {})["server_side_binding"] = True
+
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [

@@ -26,6 +26,8 @@ from processes.settings import engine_setting
 from processes.statuses import EventType, InstanceStatus, TokenStatus
 
 DEADLOCK = "Deadlock"
+# What a change of an instance may touch; the rest of the row is fixed at its start.
+INSTANCE_STATE_FIELDS = ("status", "variables", "active_tokens", "error", "ended_at", "updated_at")
 
 
 def instance_lock(instance_id: str) -> ProcessInstance:
@@ -56,7 +58,7 @@ class Change:
 
     def finish(self) -> None:
         _settle(self)
-        self.instance.save()
+        self.instance.save(update_fields=INSTANCE_STATE_FIELDS)
         self.log.save()
         jobs_dispatch_on_commit(self.job_ids)
 
