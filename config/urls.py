@@ -1,12 +1,13 @@
 from django.contrib import admin
-from django.urls import path
-from django.views.generic import RedirectView
+from django.urls import include, path
 
 admin.site.site_header = "Flowdesk"
 admin.site.site_title = "Flowdesk"
 
 urlpatterns = [
     path("admin/", admin.site.urls),
-    # Until the task inbox exists, operators start in the admin.
-    path("", RedirectView.as_view(url="/admin/", permanent=False)),
+    path("api/", include("config.api_urls")),
+    path("accounts/", include("django.contrib.auth.urls")),
+    path("", include("config.ops_urls")),
+    path("", include("config.page_urls")),
 ]

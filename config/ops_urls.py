@@ -1,0 +1,3 @@
+"""Operations endpoints: /health and /metrics."""
+
+urlpatterns: list = []
