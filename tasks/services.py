@@ -51,6 +51,20 @@ def task_unclaim(*, task: Task, user: Any) -> Task:
     return locked
 
 
+def task_assign(*, task: Task, assignee: Any, user: Any) -> Task:
+    """A manager gives an open or claimed task to `assignee`. Locks the task row.
+
+    The caller checks that `user` may assign (accounts.permissions.can_assign_tasks).
+    """
+    with transaction.atomic():
+        locked = _lock(task)
+        _refuse_if_closed(locked)
+        locked.assign(user=assignee)
+        locked.save()
+        _log(locked, user, EventType.TASK_ASSIGNED, assignee=assignee.get_username())
+    return locked
+
+
 def task_complete(*, task: Task, user: Any, variables: dict[str, Any] | None) -> Task:
     """Check the submitted values against the form, complete the task, move the instance on.
 

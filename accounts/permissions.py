@@ -1,0 +1,40 @@
+"""What a user may do: the checks views (API, pages, admin) make before calling a service.
+
+Objects a user may not see are answered as not found by the visibility selectors in
+`processes.selectors` and `tasks.selectors`; these predicates decide about acting on what
+the user can see.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from processes.models import ProcessDefinition
+
+
+def can_publish(user: Any) -> bool:
+    return user.has_perm("processes.add_processdefinition")
+
+
+def can_see_all_instances(user: Any) -> bool:
+    return user.has_perm("processes.view_processinstance")
+
+
+def can_control_instances(user: Any) -> bool:
+    """Suspend, resume, terminate and retry any instance."""
+    return user.has_perm("processes.change_processinstance")
+
+
+def can_see_all_tasks(user: Any) -> bool:
+    return user.has_perm("tasks.view_task")
+
+
+def can_assign_tasks(user: Any) -> bool:
+    return user.has_perm("tasks.change_task")
+
+
+def can_start(user: Any, definition: ProcessDefinition) -> bool:
+    """Globally (managers, admins) or for this definition (guardian, per user or group)."""
+    return user.has_perm("processes.start_processdefinition") or user.has_perm(
+        "processes.start_processdefinition", definition
+    )
