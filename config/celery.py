@@ -3,7 +3,7 @@
 import os
 
 from celery import Celery
-from celery.signals import task_postrun, task_prerun
+from celery.signals import task_postrun, task_prerun, worker_ready, worker_shutdown
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
@@ -22,6 +22,20 @@ def _drop_stale_connections(**_kwargs) -> None:
     from django.db import close_old_connections
 
     close_old_connections()
+
+
+@worker_ready.connect
+def _start_heartbeat(sender, **_kwargs) -> None:
+    from processes.heartbeat import heartbeat_start
+
+    heartbeat_start(hostname=sender.hostname)
+
+
+@worker_shutdown.connect
+def _stop_heartbeat(sender, **_kwargs) -> None:
+    from processes.heartbeat import heartbeat_stop
+
+    heartbeat_stop(hostname=sender.hostname)
 
 
 @app.on_after_configure.connect

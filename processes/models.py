@@ -283,3 +283,14 @@ class Event(models.Model):
 
     def __str__(self) -> str:
         return f"{self.type} {self.step_id}"
+
+
+class WorkerHeartbeat(models.Model):
+    """A worker process that is alive says so here every few seconds (see processes.heartbeat)."""
+
+    hostname = models.CharField(max_length=255, primary_key=True)
+    started_at = models.DateTimeField(default=timezone.now)
+    last_seen = models.DateTimeField(default=timezone.now, db_index=True)
+
+    def __str__(self) -> str:
+        return self.hostname

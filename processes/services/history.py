@@ -6,7 +6,10 @@ INSERT in the same transaction as the change; ids keep their order.
 
 from __future__ import annotations
 
+import logging
 from typing import Any
+
+from django.db import transaction
 
 from processes.models import Event, ProcessInstance
 from processes.statuses import EventType
@@ -31,5 +34,26 @@ class EventLog:
 
     def save(self) -> None:
         if self._events:
-            Event.objects.bulk_create(self._events)
-            self._events = []
+            events, self._events = self._events, []
+            Event.objects.bulk_create(events)
+            transaction.on_commit(lambda: _log(events))
+
+
+logger = logging.getLogger("flowdesk.events")
+
+
+def _log(events: list[Event]) -> None:
+    """One log line per event, with the ids a log search needs, once it is committed."""
+    for event in events:
+        logger.info(
+            "%s %s%s",
+            event.type,
+            event.instance_id,
+            f" {event.step_id}" if event.step_id else "",
+            extra={
+                "event": event.type,
+                "instance_id": event.instance_id,
+                "step_id": event.step_id,
+                "job_id": event.payload.get("job_id"),
+            },
+        )

@@ -8,6 +8,7 @@ worker that comes back late after its lease was taken over cannot complete a ste
 from __future__ import annotations
 
 import logging
+import time
 import traceback as tb
 import uuid
 from dataclasses import dataclass
@@ -18,6 +19,7 @@ from django.utils import timezone
 
 from processes.dsl.graph import TIMEOUT_ERROR
 from processes.engine.retries import catch_target, retry_delay
+from processes.metrics import record_service_step
 from processes.models import Job
 from processes.registry import ServiceContext, get_service
 from processes.services.advance import (
@@ -63,7 +65,7 @@ def job_run(*, job_id: int) -> None:
 
 def _run_leased(lease: Lease, *, keep_next: bool) -> Lease | None:
     """Run the service of a leased job; returns the next job's lease if this worker keeps it."""
-    job_id = lease.job_id
+    started = time.monotonic()
     try:
         function = get_service(lease.service)
         with deadline(lease.timeout_seconds):
@@ -74,20 +76,43 @@ def _run_leased(lease: Lease, *, keep_next: bool) -> Lease | None:
             )
     except StepTimeout:
         message = f"the step ran longer than its timeout of {lease.timeout_seconds:g}s"
-        job_report_failure(lease=lease, error=TIMEOUT_ERROR, message=message, traceback="")
-        return None
-    except Exception as exc:
-        error = type(exc).__name__
-        logger.warning(
-            "service step %s failed (job %s, instance %s)",
-            lease.context.step_id,
-            job_id,
-            lease.instance_id,
-            exc_info=True,
-        )
-        job_report_failure(lease=lease, error=error, message=str(exc), traceback=tb.format_exc())
-        return None
-    return job_report_success(lease=lease, result=result or {}, keep_next=keep_next)
+        failure = (TIMEOUT_ERROR, message, "")
+    except Exception as exc:  # noqa: BLE001 - any error of user code fails the attempt
+        _log_step(lease, logging.WARNING, "service step failed", exc_info=True)
+        failure = (type(exc).__name__, str(exc), tb.format_exc())
+    else:
+        seconds = time.monotonic() - started
+        next_lease = job_report_success(lease=lease, result=result or {}, keep_next=keep_next)
+        record_service_step(outcome="succeeded", seconds=seconds)
+        _log_step(lease, logging.INFO, "service step succeeded", seconds=round(seconds, 6))
+        return next_lease
+    error, message, traceback = failure
+    outcome = job_report_failure(lease=lease, error=error, message=message, traceback=traceback)
+    if outcome is not None:
+        record_service_step(outcome=outcome, seconds=time.monotonic() - started)
+    return None
+
+
+def _log_step(
+    lease: Lease, level: int, message: str, *, exc_info: bool = False, **fields: Any
+) -> None:
+    context = lease.context
+    logger.log(
+        level,
+        "%s: %s (job %s, instance %s)",
+        message,
+        context.step_id,
+        lease.job_id,
+        lease.instance_id,
+        extra={
+            "instance_id": lease.instance_id,
+            "step_id": context.step_id,
+            "job_id": lease.job_id,
+            "attempt": context.attempt,
+            **fields,
+        },
+        exc_info=exc_info,
+    )
 
 
 def job_lease(*, job_id: int) -> Lease | None:
@@ -164,13 +189,17 @@ def job_report_success(
     return _lease_of(change.kept_job, instance) if change.kept_job else None
 
 
-def job_report_failure(*, lease: Lease, error: str, message: str, traceback: str) -> bool:
-    """Retry the attempt, route to a catch, or fail the instance. Locks the instance row."""
+def job_report_failure(*, lease: Lease, error: str, message: str, traceback: str) -> str | None:
+    """Retry the attempt, route to a catch, or fail the instance. Locks the instance row.
+
+    Returns what became of the attempt: "retried", "failed" (routed to a catch or failing
+    the instance), or None when the lease was no longer current.
+    """
     with transaction.atomic():
         instance = instance_lock(lease.instance_id)
         job = _leased_job(lease)
         if job is None:
-            return False
+            return None
         change = Change(instance)
         node = change.graph.node(job.step_id)
         delay = retry_delay(node.retry, error=error, attempt=job.attempt)
@@ -186,13 +215,15 @@ def job_report_failure(*, lease: Lease, error: str, message: str, traceback: str
                 error=error,
                 message=message,
             )
+            outcome = "retried"
         else:
             job.fail(error=error, message=message, traceback=traceback)
             job.save()
             if instance.status == InstanceStatus.RUNNING:
                 job_failure_apply(change, job=job)
+            outcome = "failed"
         change.finish()
-    return True
+    return outcome
 
 
 def job_failure_apply(change: Change, *, job: Job) -> None:

@@ -1,0 +1,99 @@
+"""Prometheus metrics at GET /metrics.
+
+Events (a step finished, a job retried, a task completed) are counted by the process where
+they happen, a worker or the web server. With PROMETHEUS_MULTIPROC_DIR set (make run, the
+Procfile) every process writes its figures there and /metrics adds up all of them, so the
+numbers are right with several web and worker processes on the host. State (instances per
+status, jobs due) is read from the database when scraped, right wherever things run.
+"""
+
+from __future__ import annotations
+
+import os
+
+from django.db.models import Count
+from django.http import HttpResponse
+from django.utils import timezone
+from django.views.decorators.http import require_GET
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    REGISTRY,
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    generate_latest,
+)
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.multiprocess import MultiProcessCollector
+
+from processes.models import Job, ProcessInstance
+from processes.statuses import InstanceStatus, JobStatus
+
+STEPS = Counter("workflow_steps", "Steps finished, by step type and outcome", ["type", "outcome"])
+STEP_DURATION = Histogram(
+    "workflow_step_duration_seconds",
+    "How long a step ran (service: the service call; user: creation to completion)",
+    ["type"],
+    buckets=(0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 30, 60, 300, 3600, 86400, float("inf")),
+)
+TASK_COMPLETION = Histogram(
+    "workflow_task_completion_seconds",
+    "Human tasks: from creation to completion",
+    buckets=(60, 300, 900, 3600, 4 * 3600, 86400, 3 * 86400, 7 * 86400, float("inf")),
+)
+JOB_RETRIES = Counter("workflow_job_retries", "Service-step attempts scheduled again")
+
+
+def record_service_step(*, outcome: str, seconds: float) -> None:
+    STEPS.labels(type="service", outcome=outcome).inc()
+    STEP_DURATION.labels(type="service").observe(seconds)
+    if outcome == "retried":
+        JOB_RETRIES.inc()
+
+
+def record_user_step(*, seconds: float) -> None:
+    STEPS.labels(type="user", outcome="completed").inc()
+    STEP_DURATION.labels(type="user").observe(seconds)
+    TASK_COMPLETION.observe(seconds)
+
+
+class EngineStateCollector:
+    """Instance and job figures read from the database at scrape time."""
+
+    def collect(self):
+        by_status = GaugeMetricFamily(
+            "workflow_instances_total",
+            "Process instances by definition and status",
+            labels=["definition", "status"],
+        )
+        rows = ProcessInstance.objects.values_list("definition__key", "status").annotate(
+            n=Count("id")
+        )
+        active = 0
+        for key, status, count in rows:
+            by_status.add_metric([key, status], count)
+            if status in (InstanceStatus.RUNNING, InstanceStatus.SUSPENDED):
+                active += count
+        yield by_status
+        yield GaugeMetricFamily(
+            "workflow_instances_active", "Instances running or suspended", value=active
+        )
+        due = Job.objects.filter(status=JobStatus.SCHEDULED, due_at__lte=timezone.now()).count()
+        yield GaugeMetricFamily(
+            "workflow_jobs_due", "Service-step jobs due and not yet taken", value=due
+        )
+
+
+_ENGINE_STATE = CollectorRegistry()
+_ENGINE_STATE.register(EngineStateCollector())
+
+
+@require_GET
+def metrics(request):
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        processes = CollectorRegistry()
+        MultiProcessCollector(processes)
+    else:
+        processes = REGISTRY
+    body = generate_latest(processes) + generate_latest(_ENGINE_STATE)
+    return HttpResponse(body, content_type=CONTENT_TYPE_LATEST)
