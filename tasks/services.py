@@ -11,6 +11,7 @@ from typing import Any
 from django.db import transaction
 
 from processes.errors import Conflict, NotAllowed, NotFound
+from processes.metrics import record_user_step
 from processes.services.advance import Change, instance_lock, step_complete
 from processes.services.history import EventLog
 from processes.statuses import EventType, InstanceStatus, TaskState
@@ -88,6 +89,8 @@ def task_complete(*, task: Task, user: Any, variables: dict[str, Any] | None) ->
             change, token_id=locked.token_id, node_id=locked.step_id, result=values, task_id=task.pk
         )
         change.finish()
+        seconds = (locked.completed_at - locked.created_at).total_seconds()
+        transaction.on_commit(lambda: record_user_step(seconds=seconds))
     return locked
 
 
