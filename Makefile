@@ -16,16 +16,27 @@ $(VENV)/.dev-installed: $(VENV)/.run-installed requirements-dev.txt
 	touch $@
 
 # Web server, worker and beat in the foreground; Ctrl-C stops all three.
+# Without DATABASE_URL / CELERY_BROKER_URL: SQLite and a broker in folders under var/.
+run: export DEBUG ?= 1
+run: export PORT ?= 8000
+run: export PROMETHEUS_MULTIPROC_DIR ?= $(abspath var/metrics)
 run: $(VENV)/.run-installed
 	mkdir -p var/broker var/broker-control
-	DEBUG=$${DEBUG:-1} $(PY) manage.py migrate --noinput
+	rm -rf $(PROMETHEUS_MULTIPROC_DIR) && mkdir -p $(PROMETHEUS_MULTIPROC_DIR)
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py load_demo
 	@echo ""
-	@echo "  Flowdesk is starting at http://127.0.0.1:$${PORT:-8000}/  (admin: /admin/)"
+	@echo "  Flowdesk runs at   http://127.0.0.1:$(PORT)/"
+	@echo "  admin              http://127.0.0.1:$(PORT)/admin/"
+	@echo "  API docs           http://127.0.0.1:$(PORT)/api/docs/"
+	@echo "  health, metrics    http://127.0.0.1:$(PORT)/health  /metrics"
+	@echo "  log in as admin/admin, manager/manager or clerk/clerk; Ctrl-C stops everything"
 	@echo ""
-	DEBUG=$${DEBUG:-1} PORT=$${PORT:-8000} honcho -f config/Procfile.dev -d . start
+	honcho -f config/Procfile.dev -d . start
 
 # The suite runs against PostgreSQL 127.0.0.1:5432 and Redis 127.0.0.1:6379 with real workers.
 test: $(VENV)/.dev-installed
+	rm -rf test-output/prometheus
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 lint: $(VENV)/.dev-installed

@@ -40,3 +40,29 @@ def create_payment(ctx: ServiceContext) -> dict[str, Any]:
     order = _order(ctx)
     reference = f"PAY-{order.get('order_id') or ctx.business_key or ctx.instance_id}"
     return {"payment_id": reference, "payment_status": "created"}
+
+
+@service("record-leave")
+def record_leave(ctx: ServiceContext) -> dict[str, Any]:
+    """Both approvals are in (the parallel join waited for them): record the decision."""
+    approved = bool(ctx.variables.get("hr_approved")) and bool(
+        ctx.variables.get("manager_approved")
+    )
+    return {"leave_status": "approved" if approved else "rejected"}
+
+
+@service("expense.auto_approve")
+def approve_expense_automatically(ctx: ServiceContext) -> dict[str, Any]:
+    """The gateway sends only small amounts here, so the decision is always yes."""
+    return {"approved": True, "comments": "Approved automatically (1,000 or less)."}
+
+
+@service("expense.notify")
+def notify_requester(ctx: ServiceContext) -> dict[str, Any]:
+    """Composes the message the requester is sent; a mail gateway would deliver it."""
+    outcome = "approved" if ctx.variables.get("approved") else "rejected"
+    subject = ctx.business_key or ctx.variables.get("description") or ctx.instance_id
+    message = f"Your expense {subject} was {outcome}."
+    if ctx.variables.get("comments"):
+        message += f" Comments: {ctx.variables['comments']}"
+    return {"notification": message}
