@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from processes.engine.kinds import kind_of
 from processes.errors import InvalidInput
 
 VARIABLE_TYPES = ("string", "number", "integer", "boolean", "object", "array", "date")
@@ -54,7 +55,7 @@ def variables_check(*, declared: dict[str, str], values: Any) -> dict[str, Any]:
     if not isinstance(values, dict):
         raise InvalidInput("variables must be a JSON object")
     errors = {
-        name: [f"must be of type {kind}, got {_describe(values[name])}"]
+        name: [f"must be of type {kind}, not {kind_of(values[name])}"]
         for name, kind in declared.items()
         if values.get(name) is not None and not CHECKS[kind](values[name])
     }
@@ -62,8 +63,3 @@ def variables_check(*, declared: dict[str, str], values: Any) -> dict[str, Any]:
         names = ", ".join(sorted(errors))
         raise InvalidInput(f"wrong type for variable(s): {names}", field_errors=errors)
     return values
-
-
-def _describe(value: Any) -> str:
-    names = {bool: "boolean", int: "integer", float: "number", str: "string", list: "array"}
-    return f"{names.get(type(value), 'object')} {value!r}"[:120]

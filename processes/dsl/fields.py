@@ -13,6 +13,7 @@ from typing import Any
 from processes.dsl.durations import parse_duration
 from processes.dsl.problems import Problems, child
 from processes.engine.expressions import ExpressionError, parse, parse_expression
+from processes.engine.kinds import kind_of
 
 
 class Section:
@@ -234,20 +235,3 @@ def is_number(value: Any) -> bool:
     if isinstance(value, bool):
         return False
     return isinstance(value, int) or (isinstance(value, float) and math.isfinite(value))
-
-
-def kind_of(value: Any) -> str:
-    """The document's word for a value's type, for messages."""
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, (int, float)):
-        return "a number"
-    if isinstance(value, str):
-        return "a string"
-    if isinstance(value, list):
-        return "a list"
-    if isinstance(value, Mapping):
-        return "an object"
-    return f"a {type(value).__name__}"  # YAML dates and the like

@@ -29,6 +29,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, cast
 
+from processes.engine.kinds import kind_of
+
 MAX_LENGTH = 1000
 MAX_NODES = 200
 MAX_SIZE = 10_000
@@ -329,7 +331,7 @@ def _evaluate(node: ast.expr, variables: Mapping[str, Any]) -> Any:
 def _read_key(owner: Any, key: str, owner_node: ast.expr) -> Any:
     if not isinstance(owner, Mapping):
         raise _EvalError(
-            f"cannot read '.{key}' of {_kind(owner)}: dotted paths only read keys of objects"
+            f"cannot read '.{key}' of {kind_of(owner)}: dotted paths only read keys of objects"
         )
     if key not in owner:
         raise _EvalError(f"{ast.unparse(owner_node)} has no key '{key}'")
@@ -344,13 +346,15 @@ def _index(owner: Any, index: Any) -> Any:
             raise _EvalError(f"the object has no key {index!r}") from None
     if isinstance(owner, (list, tuple, str)):
         if isinstance(index, bool) or not isinstance(index, int):
-            raise _EvalError(f"an index into {_kind(owner)} must be an integer, not {_kind(index)}")
+            raise _EvalError(
+                f"an index into {kind_of(owner)} must be an integer, not {kind_of(index)}"
+            )
         if not -len(owner) <= index < len(owner):
             raise _EvalError(
-                f"index {index} is out of range for {_kind(owner)} of length {len(owner)}"
+                f"index {index} is out of range for {kind_of(owner)} of length {len(owner)}"
             )
         return owner[index]
-    raise _EvalError(f"cannot index {_kind(owner)}")
+    raise _EvalError(f"cannot index {kind_of(owner)}")
 
 
 def _build_object(
@@ -361,7 +365,7 @@ def _build_object(
         # A None key is '**' unpacking, which _compile rejects.
         key = _evaluate(cast(ast.expr, key_node), variables)
         if not isinstance(key, (str, int, float, type(None))):
-            raise _EvalError(f"object keys must be strings or numbers, not {_kind(key)}")
+            raise _EvalError(f"object keys must be strings or numbers, not {kind_of(key)}")
         built[key] = _evaluate(value_node, variables)
     return built
 
@@ -370,7 +374,7 @@ def _unary(op: ast.unaryop, value: Any) -> Any:
     if isinstance(op, ast.Not):
         return not value
     if not _is_number(value):
-        raise _EvalError(f"cannot apply unary '{_SYMBOLS[type(op)]}' to {_kind(value)}")
+        raise _EvalError(f"cannot apply unary '{_SYMBOLS[type(op)]}' to {kind_of(value)}")
     return -value if isinstance(op, ast.USub) else +value
 
 
@@ -386,7 +390,7 @@ def _binary(op: ast.operator, left: Any, right: Any) -> Any:
         if isinstance(sequence, (str, list)) and isinstance(count, int):
             _check_size(len(sequence) * max(count, 0))
             return sequence * count
-    raise _EvalError(f"cannot apply '{symbol}' to {_kind(left)} and {_kind(right)}")
+    raise _EvalError(f"cannot apply '{symbol}' to {kind_of(left)} and {kind_of(right)}")
 
 
 def _arithmetic(op: ast.operator, symbol: str, left: float, right: float) -> Any:
@@ -413,21 +417,21 @@ def _compare(op: ast.cmpop, left: Any, right: Any) -> bool:
         return bool(_COMPARISONS[type(op)](left, right))
     except TypeError:
         raise _EvalError(
-            f"cannot compare {_kind(left)} with {_kind(right)} using '{_SYMBOLS[type(op)]}'"
+            f"cannot compare {kind_of(left)} with {kind_of(right)} using '{_SYMBOLS[type(op)]}'"
         ) from None
 
 
 def _contains(container: Any, item: Any) -> bool:
     if isinstance(container, str):
         if not isinstance(item, str):
-            raise _EvalError(f"cannot look for {_kind(item)} in a string")
+            raise _EvalError(f"cannot look for {kind_of(item)} in a string")
         return item in container
     if isinstance(container, (list, tuple, Mapping)):
         try:
             return item in container
         except TypeError:
-            raise _EvalError(f"cannot look for {_kind(item)} in an object") from None
-    raise _EvalError(f"cannot look for a value in {_kind(container)}")
+            raise _EvalError(f"cannot look for {kind_of(item)} in an object") from None
+    raise _EvalError(f"cannot look for a value in {kind_of(container)}")
 
 
 _OPERATIONS: dict[type, Callable[[Any, Any], Any]] = {
@@ -457,25 +461,6 @@ def _is_number(value: Any) -> bool:
     return isinstance(value, (int, float))
 
 
-def _kind(value: Any) -> str:
-    """The author's name for a value's type, for error messages."""
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, int):
-        return "an integer"
-    if isinstance(value, float):
-        return "a number"
-    if isinstance(value, str):
-        return "a string"
-    if isinstance(value, (list, tuple)):
-        return "a list"
-    if isinstance(value, Mapping):
-        return "an object"
-    return f"a {type(value).__name__}"
-
-
 def _to_text(value: Any) -> str:
     return "" if value is None else str(value)
 
@@ -491,14 +476,14 @@ class Function:
 
 def _length(value: Any) -> int:
     if not isinstance(value, (str, list, tuple, Mapping)):
-        raise _EvalError(f"len() needs a string, list or object, not {_kind(value)}")
+        raise _EvalError(f"len() needs a string, list or object, not {kind_of(value)}")
     return len(value)
 
 
 def _text_function(name: str, method: Callable[[str], str]) -> Callable[[Any], str]:
     def call(value: Any) -> str:
         if not isinstance(value, str):
-            raise _EvalError(f"{name}() needs a string, not {_kind(value)}")
+            raise _EvalError(f"{name}() needs a string, not {kind_of(value)}")
         return method(value)
 
     return call
@@ -512,7 +497,7 @@ def _to_int(value: Any) -> int:
             return int(value)
     except (ValueError, OverflowError):
         pass
-    raise _EvalError(f"cannot convert {_kind(value)} {value!r:.40} to an integer")
+    raise _EvalError(f"cannot convert {kind_of(value)} {value!r:.40} to an integer")
 
 
 def _to_float(value: Any) -> float:
@@ -521,12 +506,12 @@ def _to_float(value: Any) -> float:
             return float(value)
     except (ValueError, OverflowError):
         pass
-    raise _EvalError(f"cannot convert {_kind(value)} {value!r:.40} to a number")
+    raise _EvalError(f"cannot convert {kind_of(value)} {value!r:.40} to a number")
 
 
 def _round(value: Any, digits: Any = None) -> float:
     if not _is_number(value):
-        raise _EvalError(f"round() needs a number, not {_kind(value)}")
+        raise _EvalError(f"round() needs a number, not {kind_of(value)}")
     if digits is None:
         return round(value)
     if isinstance(digits, bool) or not isinstance(digits, int) or abs(digits) > 15:
@@ -536,7 +521,7 @@ def _round(value: Any, digits: Any = None) -> float:
 
 def _abs(value: Any) -> float:
     if not _is_number(value):
-        raise _EvalError(f"abs() needs a number, not {_kind(value)}")
+        raise _EvalError(f"abs() needs a number, not {kind_of(value)}")
     return abs(value)
 
 

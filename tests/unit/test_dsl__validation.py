@@ -61,13 +61,13 @@ def test_steps_must_be_a_list_of_objects():
         None,
         "must be a list, not an object",
     )
-    assert found(doc(end("a"), 3)) == [("/steps/1", None, "must be an object, not a number")]
+    assert found(doc(end("a"), 3)) == [("/steps/1", None, "must be an object, not an integer")]
 
 
 def test_wrong_top_level_types():
     assert one({"name": 5, "steps": [end()]})[::2] == (
         "/name",
-        "'name' must be a string, not a number",
+        "'name' must be a string, not an integer",
     )
     assert one(doc(end(), key=""))[::2] == ("/key", "'key' must not be empty")
 
@@ -105,7 +105,7 @@ def test_next_must_be_a_string_or_list_of_strings():
     assert one(doc({"id": "a", "type": "end", "next": 5})) == (
         "/steps/0/next",
         "a",
-        "'next' must be a string or a list of strings, not a number",
+        "'next' must be a string or a list of strings, not an integer",
     )
     assert one(doc({"id": "a", "type": "parallel_gateway", "next": ["done", 7]}, end())) == (
         "/steps/0/next/1",
@@ -196,7 +196,7 @@ def test_variables_with_unknown_types():
     assert [(path, message.split(" (")[0]) for path, _, message in found(document)] == [
         ("/variables/a", "unknown type 'decimal' for 'a'"),
         ("/variables/b/type", "unknown type 'money' for 'b'"),
-        ("/variables/c", "'c' must be a type name or an object, not a number"),
+        ("/variables/c", "'c' must be a type name or an object, not an integer"),
         ("/variables/d/type", "missing required field 'type'"),
     ]
 

@@ -330,7 +330,7 @@ spec:
     - {name: a, type: task, resource: s, input: {blob: !!binary aGk=, 1: one, n: .nan}}
 """)
     assert sorted((p.path, p.message) for p in problems) == [
-        ("/spec/states/0/input/1", "keys must be strings, not a number"),
+        ("/spec/states/0/input/1", "keys must be strings, not an integer"),
         ("/spec/states/0/input/blob", "a bytes cannot be used here; write it as a string"),
         ("/spec/states/0/input/n", "numbers must be finite"),
     ]
