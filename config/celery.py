@@ -42,8 +42,11 @@ def _stop_heartbeat(sender, **_kwargs) -> None:
 def schedule_sweeper(sender: Celery, **_kwargs) -> None:
     from django.conf import settings
 
+    interval = settings.FLOWDESK_ENGINE["SWEEP_INTERVAL"]
     sender.add_periodic_task(
-        settings.FLOWDESK_ENGINE["SWEEP_INTERVAL"],
-        sender.signature("flowdesk.sweep_jobs"),
+        interval,
+        # A sweep stuck behind a backlog is stale by the time a worker gets to it; the next
+        # one is on its way.
+        sender.signature("flowdesk.sweep_jobs", options={"expires": max(interval * 5, 5)}),
         name="sweep jobs",
     )

@@ -252,6 +252,7 @@ class Job(FSMModelMixin, models.Model):
         """Back to the queue: a retry (`next_attempt`) or a re-run of a lost attempt."""
         if next_attempt:
             self.attempt += 1
+            self.lease_losses = 0
         self.due_at = timezone.now() + timedelta(seconds=delay_seconds)
         self.dispatched_at = None
         self.lease_token = None

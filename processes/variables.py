@@ -36,7 +36,10 @@ def _is_number(value: Any) -> bool:
 CHECKS = {
     "string": lambda v: isinstance(v, str),
     "number": _is_number,
-    "integer": lambda v: _is_number(v) and float(v).is_integer(),
+    "integer": lambda v: (
+        (isinstance(v, int) and not isinstance(v, bool))
+        or (isinstance(v, float) and v.is_integer())
+    ),
     "boolean": lambda v: isinstance(v, bool),
     "object": lambda v: isinstance(v, dict),
     "array": lambda v: isinstance(v, list),

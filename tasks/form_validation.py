@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from processes.errors import InvalidInput
-from processes.variables import CHECKS
+from processes.variables import CHECKS, variables_check
 
 FORM_TYPES = {
     "string": "string",
@@ -21,17 +21,33 @@ FORM_TYPES = {
 }
 
 
-def form_clean(*, form: dict[str, dict[str, Any]], values: Any) -> dict[str, Any]:
+def form_clean(
+    *, form: dict[str, dict[str, Any]], values: Any, declared: dict[str, str] | None = None
+) -> dict[str, Any]:
     """Return the values to merge into the instance, or raise InvalidInput with field errors.
 
-    With no form, any JSON object is accepted; with one, only its fields are.
+    With a form, only its fields are accepted. A step without one accepts only the
+    variables the definition declares (`declared`), with their types: a person completing
+    a task must not be able to rewrite whatever steers the rest of the process.
     """
     if values is None:
         values = {}
     if not isinstance(values, dict):
         raise InvalidInput("variables must be a JSON object")
     if not form:
-        return dict(values)
+        declared = declared or {}
+        unknown = {
+            name: ["is not a variable this process declares"]
+            for name in values
+            if name not in declared
+        }
+        if unknown:
+            raise InvalidInput(
+                "this step has no form; it accepts only the process's declared variables: "
+                + ", ".join(sorted(unknown)),
+                field_errors=unknown,
+            )
+        return variables_check(declared=declared, values=values)
     errors: dict[str, list[str]] = {
         name: ["is not a field of this form"] for name in values if name not in form
     }

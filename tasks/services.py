@@ -81,7 +81,7 @@ def task_complete(*, task: Task, user: Any, variables: dict[str, Any] | None) ->
             raise NotAllowed("only the assignee may complete this task")
         if instance.status != InstanceStatus.RUNNING:
             raise Conflict(f"the process instance is {instance.status}; the task cannot complete")
-        values = form_clean(form=locked.form, values=variables)
+        values = form_clean(form=locked.form, values=variables, declared=instance.graph.variables)
         locked.complete(user=user, result=values)
         locked.save()
         change = Change(instance, user)

@@ -31,9 +31,16 @@ INSTANCE_STATE_FIELDS = ("status", "variables", "active_tokens", "error", "ended
 
 
 def instance_lock(instance_id: str) -> ProcessInstance:
-    """Lock the instance row (SELECT ... FOR UPDATE) for the rest of the transaction."""
+    """Lock the instance row for the rest of the transaction.
+
+    FOR NO KEY UPDATE: it excludes every other change of the instance, but not the key-share
+    locks that inserting a row referencing the instance (an event, a token) takes; a plain
+    FOR UPDATE would deadlock against a task claim appending its event.
+    """
     try:
-        return ProcessInstance.objects.select_for_update(of=("self",)).get(pk=instance_id)
+        return ProcessInstance.objects.select_for_update(no_key=True, of=("self",)).get(
+            pk=instance_id
+        )
     except ProcessInstance.DoesNotExist:
         raise NotFound(f"no process instance {instance_id!r}") from None
 
@@ -58,6 +65,12 @@ class Change:
 
     def finish(self) -> None:
         _settle(self)
+        if self.kept_job is not None and self.instance.status != InstanceStatus.RUNNING:
+            # The same change failed the instance: park the job like any other until the
+            # instance runs again (resume and retry send its due jobs).
+            self.kept_job.reschedule(delay_seconds=0, next_attempt=False)
+            self.kept_job.save()
+            self.kept_job = None
         self.instance.save(update_fields=INSTANCE_STATE_FIELDS)
         self.log.save()
         jobs_dispatch_on_commit(self.job_ids)

@@ -19,8 +19,12 @@ def jobs_dispatch_on_commit(job_ids: Iterable[int]) -> None:
 def _send(job_ids: list[int]) -> None:
     from processes.jobs import run_job
 
-    for job_id in job_ids:
+    for sent, job_id in enumerate(job_ids):
         try:
             run_job.apply_async(args=(job_id,))
-        except Exception:  # noqa: BLE001 - the row is committed; the sweeper sends it again
-            logger.warning("could not send job %s to the broker; the sweeper will", job_id)
+        except Exception:  # noqa: BLE001 - the rows are committed; the sweeper sends them again
+            # The broker is down: trying each remaining id would only wait for each timeout.
+            logger.warning(
+                "could not send %d job(s) to the broker; the sweeper will", len(job_ids) - sent
+            )
+            return

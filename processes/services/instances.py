@@ -114,7 +114,7 @@ def instance_retry(*, instance: ProcessInstance, user: Any = None) -> ProcessIns
 
     def rerun_failed(change: Change) -> None:
         _rerun_failed_tokens(change)
-        instance_catch_up(change)
+        instance_catch_up(change, rerun_failed_jobs=True)
 
     return _control(instance, user, "retry", EventType.WORKFLOW_RETRIED, rerun_failed)
 

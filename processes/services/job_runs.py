@@ -7,6 +7,7 @@ worker that comes back late after its lease was taken over cannot complete a ste
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 import traceback as tb
@@ -14,10 +15,11 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import transaction
+from django.db import connections, transaction
 from django.utils import timezone
 
 from processes.dsl.graph import TIMEOUT_ERROR
+from processes.engine.kinds import kind_of
 from processes.engine.retries import catch_target, retry_delay
 from processes.metrics import record_service_step
 from processes.models import Job
@@ -69,12 +71,11 @@ def _run_leased(lease: Lease, *, keep_next: bool) -> Lease | None:
     try:
         function = get_service(lease.service)
         with deadline(lease.timeout_seconds):
-            result = function(lease.context)
-        if result is not None and not isinstance(result, dict):
-            raise InvalidResult(
-                f"a service must return a dict or None, not {type(result).__name__}"
-            )
+            result = storable_result(function(lease.context))
     except StepTimeout:
+        # The deadline may have cut a query of the service's short, leaving the connection
+        # mid-statement: start the report on a fresh one.
+        connections.close_all()
         message = f"the step ran longer than its timeout of {lease.timeout_seconds:g}s"
         failure = (TIMEOUT_ERROR, message, "")
     except Exception as exc:  # noqa: BLE001 - any error of user code fails the attempt
@@ -82,15 +83,31 @@ def _run_leased(lease: Lease, *, keep_next: bool) -> Lease | None:
         failure = (type(exc).__name__, str(exc), tb.format_exc())
     else:
         seconds = time.monotonic() - started
-        next_lease = job_report_success(lease=lease, result=result or {}, keep_next=keep_next)
-        record_service_step(outcome="succeeded", seconds=seconds)
-        _log_step(lease, logging.INFO, "service step succeeded", seconds=round(seconds, 6))
-        return next_lease
+        report = job_report_success(lease=lease, result=result, keep_next=keep_next)
+        if report.accepted:
+            record_service_step(outcome="succeeded", seconds=seconds)
+            _log_step(lease, logging.INFO, "service step succeeded", seconds=round(seconds, 6))
+        return report.next_lease
     error, message, traceback = failure
     outcome = job_report_failure(lease=lease, error=error, message=message, traceback=traceback)
     if outcome is not None:
         record_service_step(outcome=outcome, seconds=time.monotonic() - started)
     return None
+
+
+def storable_result(result: Any) -> dict[str, Any]:
+    """What a service returned, if it can be merged into the variables (a JSON object)."""
+    if result is None:
+        return {}
+    if not isinstance(result, dict):
+        raise InvalidResult(f"a service must return a dict or None, not {kind_of(result)}")
+    try:
+        text = json.dumps(result, allow_nan=False)
+    except (TypeError, ValueError) as exc:
+        raise InvalidResult(f"the result cannot be stored as JSON: {exc}") from None
+    if "\\u0000" in text:
+        raise InvalidResult("the result contains a NUL character, which cannot be stored")
+    return result
 
 
 def _log_step(
@@ -158,24 +175,30 @@ def _lease_of(job: Job, instance) -> Lease:
     )
 
 
+@dataclass(frozen=True)
+class SuccessReport:
+    accepted: bool  # False: the lease was no longer current, nothing was recorded
+    next_lease: Lease | None = None  # the next service job, kept for this worker
+
+
 def job_report_success(
     *, lease: Lease, result: dict[str, Any], keep_next: bool = False
-) -> Lease | None:
+) -> SuccessReport:
     """Record the result and move the instance on. Locks the instance row, then reads the job.
 
     An instance that is not running (suspended, failed) keeps the result on the job and
     applies it when it runs again. A lease that is no longer current changes nothing. With
-    `keep_next`, returns the lease of the next service job, kept for the calling worker.
+    `keep_next`, the next service job is leased to the calling worker (`next_lease`).
     """
     with transaction.atomic():
         instance = instance_lock(lease.instance_id)
         job = _leased_job(lease)
         if job is None:
-            return None
+            return SuccessReport(accepted=False)
         job.succeed(result=result)
         job.save(update_fields=("status", "result", "finished_at", "lease_token"))
         if instance.status != InstanceStatus.RUNNING:
-            return None
+            return SuccessReport(accepted=True)
         change = Change(instance, keep_one_job=keep_next)
         step_complete(
             change,
@@ -186,7 +209,8 @@ def job_report_success(
             attempt=job.attempt,
         )
         change.finish()
-    return _lease_of(change.kept_job, instance) if change.kept_job else None
+    kept = change.kept_job
+    return SuccessReport(accepted=True, next_lease=_lease_of(kept, instance) if kept else None)
 
 
 def job_report_failure(*, lease: Lease, error: str, message: str, traceback: str) -> str | None:
@@ -195,6 +219,7 @@ def job_report_failure(*, lease: Lease, error: str, message: str, traceback: str
     Returns what became of the attempt: "retried", "failed" (routed to a catch or failing
     the instance), or None when the lease was no longer current.
     """
+    error, message, traceback = _text(error, 200), _text(message, 4000), _text(traceback, 50_000)
     with transaction.atomic():
         instance = instance_lock(lease.instance_id)
         job = _leased_job(lease)
@@ -289,6 +314,12 @@ def job_lease_expire(*, job_id: int, instance_id: str) -> None:
     job_report_failure(lease=lease, error=TIMEOUT_ERROR, message=message, traceback="")
 
 
+def _text(value: str, limit: int) -> str:
+    """Error texts come from user code: no NUL (PostgreSQL refuses it), and bounded."""
+    value = value.replace("\x00", "")
+    return value if len(value) <= limit else value[: limit - 1] + "…"
+
+
 def _leased_job(lease: Lease) -> Job | None:
     job = Job.objects.filter(pk=lease.job_id).first()
     if job is None or job.status != JobStatus.RUNNING or job.lease_token != lease.token:
@@ -305,8 +336,12 @@ def instance_jobs_redispatch(change: Change) -> None:
     due.update(dispatched_at=now)
 
 
-def instance_catch_up(change: Change) -> None:
-    """The instance runs again: apply job outcomes that arrived meanwhile, resend due jobs."""
+def instance_catch_up(change: Change, *, rerun_failed_jobs: bool = False) -> None:
+    """The instance runs again: apply job outcomes that arrived meanwhile, resend due jobs.
+
+    With `rerun_failed_jobs` (an operator's retry), a job that failed for good while the
+    instance was not running gets another attempt instead of failing the instance again.
+    """
     finished = Job.objects.filter(
         instance=change.instance,
         token__status=TokenStatus.ACTIVE,
@@ -317,8 +352,17 @@ def instance_catch_up(change: Change) -> None:
             break
         if job.status == JobStatus.SUCCEEDED:
             step_complete(
-                change, token_id=job.token_id, node_id=job.step_id, result=job.result or {}
+                change,
+                token_id=job.token_id,
+                node_id=job.step_id,
+                result=job.result or {},
+                job_id=job.pk,
+                attempt=job.attempt,
             )
+        elif rerun_failed_jobs:
+            job.reschedule(delay_seconds=0, next_attempt=True)
+            job.save()
+            change.log.add(EventType.TASK_RETRIED, job.step_id, attempt=job.attempt, manual=True)
         else:
             job_failure_apply(change, job=job)
     instance_jobs_redispatch(change)

@@ -7,6 +7,7 @@ whose worker died mid-step (an expired lease).
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -21,6 +22,7 @@ from processes.settings import engine_setting
 from processes.statuses import InstanceStatus, JobStatus
 
 BATCH = 500
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -38,7 +40,10 @@ def jobs_sweep() -> SweepReport:
         )[:BATCH]
     )
     for job_id, instance_id in expired:
-        job_lease_expire(job_id=job_id, instance_id=instance_id)
+        try:
+            job_lease_expire(job_id=job_id, instance_id=instance_id)
+        except Exception:
+            logger.exception("could not take back job %s", job_id)
 
     stale = now - timedelta(seconds=engine_setting("REDISPATCH_AFTER"))
     with transaction.atomic():

@@ -44,7 +44,7 @@ def test_late_outcome__from_a_lease_taken_over_is_ignored():
     Job.objects.filter(pk=job.pk).update(status=JobStatus.SCHEDULED)  # the sweeper took it back
     current = job_lease(job_id=job.pk)
     job_report_success(lease=current, result={"by": "current"})
-    assert job_report_success(lease=stale, result={"by": "stale"}) is None
+    assert job_report_success(lease=stale, result={"by": "stale"}).accepted is False
     assert fresh(instance).variables["by"] == "current"
     assert event_types(instance, "a") == ["TASK_SCHEDULED", "TASK_COMPLETED"]
 

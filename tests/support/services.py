@@ -46,3 +46,13 @@ def slow(ctx: ServiceContext) -> dict:
 def mark(ctx: ServiceContext) -> dict:
     """Records that its step ran (joins check there was one continuation)."""
     return {f"ran_{ctx.step_id}": True}
+
+
+@service("test.bad_result")
+def bad_result(ctx: ServiceContext) -> dict:
+    """Returns what JSON cannot hold: a datetime, NaN, or a NUL character."""
+    import datetime
+
+    kind = ctx.input.get("kind")
+    value = {"nan": float("nan"), "nul": "a\x00b"}.get(kind, datetime.datetime.now())
+    return {"value": value}
