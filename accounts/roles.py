@@ -24,3 +24,22 @@ MANAGER_PERMISSIONS = (
     "tasks.view_task",
     "tasks.change_task",
 )
+
+
+def roles_install(*, group_model, permission_model) -> None:
+    """Create (or complete) the three groups with their permissions; idempotent.
+
+    Takes the model classes so the migration can pass its historical ones.
+    """
+    admin, _ = group_model.objects.get_or_create(name=ADMIN)
+    admin.permissions.set(
+        permission_model.objects.filter(content_type__app_label__in=("processes", "tasks", "auth"))
+    )
+    manager, _ = group_model.objects.get_or_create(name=MANAGER)
+    manager.permissions.set(
+        [
+            permission_model.objects.get(content_type__app_label=app, codename=codename)
+            for app, codename in (p.split(".") for p in MANAGER_PERMISSIONS)
+        ]
+    )
+    group_model.objects.get_or_create(name=USER)

@@ -1,9 +1,22 @@
 """The browser pages: inbox, task, start, instance."""
 
 from django.urls import path
-from django.views.generic import RedirectView
+
+from processes import views as process_views
+from tasks import views as task_views
 
 urlpatterns = [
-    # Until the task inbox exists, operators start in the admin.
-    path("", RedirectView.as_view(url="/admin/", permanent=False)),
+    path("", task_views.inbox, name="inbox"),
+    path("tasks/<int:task_id>/", task_views.task_detail, name="task-detail"),
+    path("tasks/<int:task_id>/claim/", task_views.task_claim_view, name="task-claim"),
+    path("tasks/<int:task_id>/unclaim/", task_views.task_unclaim_view, name="task-unclaim"),
+    path("tasks/<int:task_id>/complete/", task_views.task_complete_view, name="task-complete"),
+    path("start/", process_views.start_list, name="start-list"),
+    path("start/<str:key>/", process_views.start_form, name="start-form"),
+    path("instances/<str:instance_id>/", process_views.instance_detail, name="instance-detail"),
+    path(
+        "instances/<str:instance_id>/<str:action>/",
+        process_views.instance_control,
+        name="instance-control",
+    ),
 ]

@@ -2,13 +2,24 @@
 
 from __future__ import annotations
 
+import re
+from datetime import datetime
 from typing import Any
 
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Count, Exists, F, Max, OuterRef, Q, QuerySet, Subquery
+from django.db.models.fields.json import KT
 
 from processes.errors import NotFound
-from processes.models import Event, Job, ProcessDefinition, ProcessInstance, Token
-from processes.statuses import JobStatus, TokenStatus
+from processes.models import (
+    INSTANCE_ID_PATTERN,
+    DefinitionVersion,
+    Event,
+    Job,
+    ProcessDefinition,
+    ProcessInstance,
+    Token,
+)
+from processes.statuses import InstanceStatus, JobStatus, TokenStatus
 
 
 def instance_history(*, instance: ProcessInstance) -> QuerySet[Event]:
@@ -66,3 +77,131 @@ def instance_get_visible(*, instance_id: str, user: Any) -> ProcessInstance:
     if instance is None:
         raise NotFound(f"no process instance {instance_id!r}")
     return instance
+
+
+def definitions_with_counts() -> QuerySet[ProcessDefinition]:
+    """Definitions with their latest version number and instance counts, in one query."""
+    latest = DefinitionVersion.objects.filter(definition=OuterRef("pk")).order_by("-number")
+    return ProcessDefinition.objects.annotate(
+        latest_version=Subquery(latest.values("number")[:1]),
+        instances_total=Count("instances"),
+        instances_running=Count("instances", filter=Q(instances__status=InstanceStatus.RUNNING)),
+        instances_failed=Count("instances", filter=Q(instances__status=InstanceStatus.FAILED)),
+    )
+
+
+# --- For the REST API: filtered lists and details, shaped so a page costs a fixed number of
+# queries whatever its size.
+
+
+def definitions_list(
+    *, user: Any, key: str | None = None, name: str | None = None
+) -> QuerySet[ProcessDefinition]:
+    """The definitions `user` may start (all for managers) with their `latest_version`.
+
+    `key` matches exactly, `name` any part, ignoring case.
+    """
+    definitions = definitions_startable_by(user=user)
+    if key is not None:
+        definitions = definitions.filter(key=key)
+    if name is not None:
+        definitions = definitions.filter(name__icontains=name)
+    return definitions.annotate(latest_version=Max("versions__number"))
+
+
+def definition_get_startable(
+    *, user: Any, definition_id: Any = None, key: str | None = None
+) -> ProcessDefinition:
+    """The definition with this id or key, or NotFound: a definition `user` may not start is
+    one they cannot see."""
+    definitions = definitions_startable_by(user=user)
+    if key is not None:
+        definition = definitions.filter(key=key).first()
+    else:
+        pk = _as_int(definition_id)
+        definition = definitions.filter(pk=pk).first() if pk is not None else None
+    if definition is None:
+        raise NotFound(f"no process definition {key or definition_id!r}")
+    return definition
+
+
+def definition_version_get(
+    *, definition: ProcessDefinition, number: int | None = None
+) -> DefinitionVersion:
+    """Version `number` of `definition` (its latest without one), or NotFound."""
+    versions = _version_rows(definition)
+    version = versions.filter(number=number).first() if number else versions.first()
+    if version is None:
+        raise NotFound(f"process definition {definition.key!r} has no version {number}")
+    return version
+
+
+def definition_versions(*, definition: ProcessDefinition) -> QuerySet[DefinitionVersion]:
+    """Every version of `definition`, newest first, with their `version_label` but without
+    their source and graph."""
+    return (
+        _version_rows(definition)
+        .annotate(version_label=KT("graph__version_label"))
+        .defer("source", "graph")
+    )
+
+
+def _version_rows(definition: ProcessDefinition) -> QuerySet[DefinitionVersion]:
+    return (
+        DefinitionVersion.objects.filter(definition=definition)
+        .select_related("definition", "published_by")
+        .order_by("-number")
+    )
+
+
+def instances_list(
+    *,
+    user: Any,
+    status: str | None = None,
+    business_key: str | None = None,
+    process_definition_key: str | None = None,
+    started_by: str | None = None,
+    created_after: datetime | None = None,
+    created_before: datetime | None = None,
+) -> QuerySet[ProcessInstance]:
+    """Instances `user` may see, newest first, without their variables.
+
+    `started_by` is a username; `created_after` is inclusive, `created_before` exclusive.
+    """
+    lookups = {
+        "status": status,
+        "business_key": business_key,
+        "definition__key": process_definition_key,
+        "started_by__username": started_by,
+        "created_at__gte": created_after,
+        "created_at__lt": created_before,
+    }
+    instances = instances_visible_to(user=user).filter(
+        **{lookup: value for lookup, value in lookups.items() if value is not None}
+    )
+    return _instance_rows(instances).defer("variables").order_by("-created_at", "-id")
+
+
+def instance_get_detail(*, instance_id: str, user: Any) -> ProcessInstance:
+    """The instance with its definition, version number and starter, or NotFound when it does
+    not exist or `user` may not see it."""
+    instance = None
+    # A string that cannot be an id (NUL, 200 characters...) never reaches the database.
+    if isinstance(instance_id, str) and re.fullmatch(INSTANCE_ID_PATTERN, instance_id):
+        instance = _instance_rows(instances_visible_to(user=user)).filter(pk=instance_id).first()
+    if instance is None:
+        raise NotFound(f"no process instance {instance_id!r}")
+    return instance
+
+
+def _instance_rows(instances: QuerySet[ProcessInstance]) -> QuerySet[ProcessInstance]:
+    return instances.select_related("definition", "started_by").annotate(
+        version=F("definition_version__number")
+    )
+
+
+def _as_int(value: Any) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None

@@ -3,7 +3,7 @@
 from django.contrib.auth.management import create_permissions
 from django.db import migrations
 
-from accounts.roles import ADMIN, MANAGER, MANAGER_PERMISSIONS, USER
+from accounts.roles import ADMIN, MANAGER, USER, roles_install
 
 
 def create_roles(apps, schema_editor):
@@ -12,20 +12,10 @@ def create_roles(apps, schema_editor):
         app_config.models_module = True
         create_permissions(app_config, apps=apps, verbosity=0)
         app_config.models_module = None
-    Group = apps.get_model("auth", "Group")
-    Permission = apps.get_model("auth", "Permission")
-    admin, _ = Group.objects.get_or_create(name=ADMIN)
-    admin.permissions.set(
-        Permission.objects.filter(content_type__app_label__in=("processes", "tasks", "auth"))
+    roles_install(
+        group_model=apps.get_model("auth", "Group"),
+        permission_model=apps.get_model("auth", "Permission"),
     )
-    manager, _ = Group.objects.get_or_create(name=MANAGER)
-    manager.permissions.set(
-        [
-            Permission.objects.get(content_type__app_label=app, codename=codename)
-            for app, codename in (p.split(".") for p in MANAGER_PERMISSIONS)
-        ]
-    )
-    Group.objects.get_or_create(name=USER)
 
 
 def drop_roles(apps, schema_editor):

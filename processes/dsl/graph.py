@@ -133,7 +133,13 @@ class Graph:
         return node.type == NodeType.PARALLEL and len(self.predecessors(node_id)) > 1
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        """Plain JSON data; variables and form fields as [name, value] pairs, because
+        PostgreSQL's jsonb re-sorts object keys and their order is what people see."""
+        data = asdict(self)
+        data["variables"] = list(data["variables"].items())
+        for node in data["nodes"].values():
+            node["form"] = list(node["form"].items())
+        return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Graph:
@@ -145,8 +151,13 @@ class Graph:
             nodes=nodes,
             description=data.get("description", ""),
             version_label=data.get("version_label", ""),
-            variables=dict(data.get("variables", {})),
+            variables=_ordered(data.get("variables", {})),
         )
+
+
+def _ordered(value: dict | list) -> dict[str, Any]:
+    """A mapping stored as [name, value] pairs (or, from older versions, as an object)."""
+    return dict(value.items() if isinstance(value, dict) else value)
 
 
 def _node_from_dict(raw: dict[str, Any]) -> Node:
@@ -167,7 +178,7 @@ def _node_from_dict(raw: dict[str, Any]) -> Node:
             "candidate_groups": tuple(raw.get("candidate_groups", ())),
             "form": {
                 name: FormField(**{**f, "choices": tuple(f.get("choices", ()))})
-                for name, f in raw.get("form", {}).items()
+                for name, f in _ordered(raw.get("form", {})).items()
             },
             "conditions": tuple(Condition(**c) for c in raw.get("conditions", ())),
         }

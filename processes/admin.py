@@ -1,0 +1,317 @@
+"""The operators' console: definitions and their versions, instances with their history, and
+failed jobs (incidents).
+
+Nothing here changes the engine's rows directly: publishing and every action call a service
+once per selected object, and the operator is told how many succeeded and why the others
+did not. Instances, versions, jobs and events are read-only in the admin.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.utils.html import format_html
+from django.utils.text import capfirst
+
+from accounts.permissions import can_control_instances
+from processes.dsl import DefinitionError
+from processes.errors import FlowdeskError
+from processes.forms import DefinitionSourceForm
+from processes.models import DefinitionVersion, Event, Job, ProcessDefinition, ProcessInstance
+from processes.selectors import definitions_with_counts
+from processes.services import (
+    definition_publish,
+    instance_resume,
+    instance_retry,
+    instance_suspend,
+    instance_terminate,
+)
+from processes.statuses import JobStatus
+
+
+def act_on_each(
+    request: HttpRequest, objects: Iterable[Any], act: Callable[[Any], Any], *, done: str
+) -> None:
+    """Call `act` (one service call) on each object; report successes and refusals.
+
+    `done` says what happened to the ones that succeeded: "suspended", "reassigned"...
+    """
+    objects = list(objects)
+    refusals = []
+    for obj in objects:
+        try:
+            act(obj)
+        except FlowdeskError as error:
+            refusals.append(f"{obj}: {error.message}")
+    succeeded = len(objects) - len(refusals)
+    if succeeded:
+        messages.success(request, f"{capfirst(done)}: {succeeded} of {len(objects)}.")
+    if refusals:
+        messages.warning(request, f"{len(refusals)} refused. " + "; ".join(refusals) + ".")
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Rows only the engine writes: operators look, and act through the actions."""
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+class ReadOnlyInline(admin.TabularInline):
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+# --- Definitions -----------------------------------------------------------------------------
+
+
+class DefinitionVersionInline(ReadOnlyInline):
+    model = DefinitionVersion
+    fields = ("number", "format", "published_by", "created_at", "source_link")
+    readonly_fields = fields
+    ordering = ("-number",)
+
+    @admin.display(description="source")
+    def source_link(self, version: DefinitionVersion) -> str:
+        url = reverse("admin:processes_definitionversion_change", args=[version.pk])
+        return format_html('<a href="{}">View the source</a>', url)
+
+
+@admin.register(ProcessDefinition)
+class ProcessDefinitionAdmin(admin.ModelAdmin):
+    """Definitions are published (the add page), never edited: a version is immutable."""
+
+    list_display = (
+        "key",
+        "name",
+        "latest_version",
+        "instances_running",
+        "instances_failed",
+        "instances_total",
+        "updated_at",
+    )
+    search_fields = ("key", "name")
+    readonly_fields = ("key", "name", "description", "created_at", "updated_at")
+    inlines = (DefinitionVersionInline,)
+
+    def get_queryset(self, request: HttpRequest):
+        return definitions_with_counts()
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    @admin.display(description="latest version", ordering="latest_version")
+    def latest_version(self, definition: ProcessDefinition) -> int | None:
+        return definition.latest_version
+
+    @admin.display(description="running", ordering="instances_running")
+    def instances_running(self, definition: ProcessDefinition) -> int:
+        return definition.instances_running
+
+    @admin.display(description="failed", ordering="instances_failed")
+    def instances_failed(self, definition: ProcessDefinition) -> int:
+        return definition.instances_failed
+
+    @admin.display(description="instances", ordering="instances_total")
+    def instances_total(self, definition: ProcessDefinition) -> int:
+        return definition.instances_total
+
+    def add_view(
+        self, request: HttpRequest, form_url: str = "", extra_context: dict | None = None
+    ) -> HttpResponse:
+        """Publish a definition uploaded or pasted: a new definition or its next version."""
+        if not self.has_add_permission(request):
+            raise PermissionDenied
+        form = DefinitionSourceForm(request.POST or None, request.FILES or None)
+        problems = []
+        if request.method == "POST" and form.is_valid():
+            text, format = form.cleaned_data["text"], form.cleaned_data["format"]
+            try:
+                version = definition_publish(source=text, format=format, user=request.user)
+            except DefinitionError as error:
+                problems = sorted(error.problems, key=lambda problem: problem.line or 0)
+                # A file input cannot be refilled: give the text back to fix in place.
+                form = DefinitionSourceForm(initial={"source": text, "format": format})
+            except FlowdeskError as error:
+                form.add_error(None, error.message)
+            else:
+                latest = f"Version {version.number} of {version.definition.key} is the latest."
+                self.message_user(request, latest, messages.SUCCESS)
+                return redirect("admin:processes_processdefinition_change", version.definition_id)
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": "Publish a definition",
+            "form": form,
+            "problems": problems,
+        }
+        return TemplateResponse(request, "admin/processes/processdefinition/publish.html", context)
+
+
+@admin.register(DefinitionVersion)
+class DefinitionVersionAdmin(ReadOnlyAdmin):
+    list_display = ("definition", "number", "format", "published_by", "created_at")
+    list_filter = ("format", "definition")
+    list_select_related = ("definition", "published_by")
+    fields = ("definition", "number", "format", "published_by", "created_at", "checksum", "text")
+    readonly_fields = fields
+
+    @admin.display(description="source")
+    def text(self, version: DefinitionVersion) -> str:
+        return format_html('<pre class="definition-source">{}</pre>', version.source)
+
+
+# --- Instances ---------------------------------------------------------------------------------
+
+
+class EventInline(ReadOnlyInline):
+    model = Event
+    fields = ("created_at", "type", "step_id", "actor", "payload")
+    readonly_fields = fields
+    ordering = ("id",)
+    verbose_name_plural = "history"
+
+    def get_queryset(self, request: HttpRequest):
+        return super().get_queryset(request).select_related("actor")
+
+
+def _control_action(service: Callable[..., Any], verb: str, done: str) -> Callable:
+    """A bulk action calling `service` (which checks the transition) on each instance."""
+
+    def action(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset) -> None:
+        act_on_each(request, queryset, lambda i: service(instance=i, user=request.user), done=done)
+
+    action.__name__ = f"{verb}_selected"
+    description = f"{capfirst(verb)} the selected instances"
+    return admin.action(description=description, permissions=["control"])(action)
+
+
+@admin.register(ProcessInstance)
+class ProcessInstanceAdmin(ReadOnlyAdmin):
+    list_display = (
+        "id",
+        "definition",
+        "version",
+        "status",
+        "business_key",
+        "started_by",
+        "created_at",
+        "ended_at",
+    )
+    list_filter = ("status", "definition", "created_at")
+    search_fields = ("business_key", "^id")
+    search_help_text = "Business key, or the start of an instance id."
+    list_select_related = ("definition", "definition_version", "started_by")
+    inlines = (EventInline,)
+    actions = (
+        _control_action(instance_suspend, "suspend", "suspended"),
+        _control_action(instance_resume, "resume", "resumed"),
+        _control_action(instance_terminate, "terminate", "terminated"),
+        _control_action(instance_retry, "retry", "retried"),
+    )
+
+    def has_control_permission(self, request: HttpRequest) -> bool:
+        return can_control_instances(request.user)
+
+    def view_on_site(self, instance: ProcessInstance) -> str:
+        return reverse("instance-detail", args=[instance.pk])
+
+    @admin.display(description="version", ordering="definition_version__number")
+    def version(self, instance: ProcessInstance) -> int:
+        return instance.definition_version.number
+
+
+# --- Failed jobs (incidents) --------------------------------------------------------------------
+
+
+class JobStatusFilter(admin.SimpleListFilter):
+    """Failed jobs, the incidents, unless the operator picks another status."""
+
+    title = "status"
+    parameter_name = "status"
+    ALL = "all"
+
+    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin):
+        return [*JobStatus.choices, (self.ALL, "All")]
+
+    def value(self) -> str:
+        return super().value() or JobStatus.FAILED
+
+    def choices(self, changelist):
+        for lookup, title in self.lookup_choices:
+            yield {
+                "selected": self.value() == lookup,
+                "query_string": changelist.get_query_string({self.parameter_name: lookup}),
+                "display": title,
+            }
+
+    def queryset(self, request: HttpRequest, queryset):
+        return queryset if self.value() == self.ALL else queryset.filter(status=self.value())
+
+
+@admin.register(Job)
+class JobAdmin(ReadOnlyAdmin):
+    list_display = (
+        "id",
+        "instance",
+        "step_id",
+        "service",
+        "status",
+        "attempt",
+        "error",
+        "error_message",
+        "traceback_folded",
+        "finished_at",
+    )
+    list_filter = (JobStatusFilter, "service")
+    search_fields = ("^instance__id", "instance__business_key", "step_id", "error")
+    list_select_related = ("instance",)
+    ordering = ("-finished_at", "-id")
+    exclude = ("traceback", "lease_token")
+    readonly_fields = ("traceback_text",)
+    actions = ("retry_instances",)
+
+    def has_retry_permission(self, request: HttpRequest) -> bool:
+        return can_control_instances(request.user)
+
+    @admin.action(description="Retry the instances of the selected jobs", permissions=["retry"])
+    def retry_instances(self, request: HttpRequest, queryset) -> None:
+        instances = {job.instance_id: job.instance for job in queryset}
+        act_on_each(
+            request,
+            instances.values(),
+            lambda instance: instance_retry(instance=instance, user=request.user),
+            done="retried",
+        )
+
+    @admin.display(description="traceback")
+    def traceback_folded(self, job: Job) -> str:
+        if not job.traceback:
+            return ""
+        return format_html(
+            '<details><summary>Show</summary><pre class="traceback">{}</pre></details>',
+            job.traceback,
+        )
+
+    @admin.display(description="traceback")
+    def traceback_text(self, job: Job) -> str:
+        return format_html('<pre class="traceback">{}</pre>', job.traceback or "—")

@@ -1,0 +1,78 @@
+"""Forms of the start page and of the admin's definition upload."""
+
+from __future__ import annotations
+
+from pathlib import PurePath
+from typing import Any
+
+from django import forms
+
+from processes.statuses import DefinitionFormat
+from tasks.forms import PageForm, SchemaForm
+
+SUFFIX_FORMATS = {".json": "json", ".yaml": "yaml", ".yml": "yaml"}
+MAX_SOURCE_BYTES = 1_000_000
+
+
+class StartForm(PageForm):
+    business_key = forms.CharField(
+        required=False,
+        max_length=200,
+        label="Business key",
+        help_text="Your own reference for this case, e.g. an invoice number (optional).",
+    )
+
+
+class VariablesForm(SchemaForm):
+    """A field per variable the definition declares; its names are prefixed `var-` on the page
+    so they never clash with the start form's own fields."""
+
+    def __init__(self, *args: Any, declared: dict[str, str], **kwargs: Any) -> None:
+        schema = {name: {"type": kind} for name, kind in declared.items()}
+        super().__init__(*args, schema=schema, prefix="var", **kwargs)
+
+
+class DefinitionSourceForm(forms.Form):
+    """A definition uploaded as a file or pasted; `clean` leaves its `text` and `format`."""
+
+    file = forms.FileField(
+        required=False, label="Definition file", help_text="A .json, .yaml or .yml file."
+    )
+    source = forms.CharField(
+        required=False,
+        strip=False,
+        label="Or paste the definition",
+        widget=forms.Textarea(attrs={"rows": 18, "spellcheck": "false", "class": "source"}),
+    )
+    format = forms.ChoiceField(
+        required=False,
+        choices=[("", "Detect"), (DefinitionFormat.JSON, "JSON"), (DefinitionFormat.YAML, "YAML")],
+        help_text="Detected from the file name, else from the text (JSON starts with '{').",
+    )
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        upload, pasted = data.get("file"), data.get("source") or ""
+        if upload and pasted.strip():
+            raise forms.ValidationError("Upload a file or paste the definition, not both.")
+        if not upload and not pasted.strip():
+            raise forms.ValidationError("Upload a file or paste the definition.")
+        name, text = "", pasted
+        if upload:
+            if upload.size > MAX_SOURCE_BYTES:
+                raise forms.ValidationError({"file": "The file is larger than 1 MB."})
+            try:
+                text = upload.read().decode("utf-8-sig")
+            except UnicodeDecodeError:
+                raise forms.ValidationError({"file": "The file is not UTF-8 text."}) from None
+            name = upload.name
+        data["text"] = text
+        data["format"] = data.get("format") or _detect_format(name, text)
+        return data
+
+
+def _detect_format(name: str, text: str) -> str:
+    suffix = PurePath(name).suffix.lower()
+    if suffix in SUFFIX_FORMATS:
+        return SUFFIX_FORMATS[suffix]
+    return DefinitionFormat.JSON if text.lstrip().startswith("{") else DefinitionFormat.YAML

@@ -1,0 +1,123 @@
+"""Starting a process and the instance page: parse, check visibility, call one service, render.
+
+Every instance id in a URL goes through `instance_get_visible`, so another user's instance
+is a 404.
+"""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.text import capfirst
+from django.views.decorators.http import require_POST
+from django_fsm import can_proceed
+
+from accounts.permissions import can_control_instances
+from processes.errors import Conflict, InvalidInput, NotFound
+from processes.forms import StartForm, VariablesForm
+from processes.models import ProcessInstance, graph_of_version
+from processes.selectors import (
+    definitions_startable_by,
+    instance_current_steps,
+    instance_get_visible,
+    instance_history,
+    jobs_failed,
+)
+from processes.services import (
+    instance_resume,
+    instance_retry,
+    instance_start,
+    instance_suspend,
+    instance_terminate,
+)
+from tasks.selectors import instance_open_tasks
+
+# The operator's controls: the model transition each one takes, and what to say when done.
+CONTROLS = {
+    "suspend": (instance_suspend, "Suspended: no step runs until it is resumed."),
+    "resume": (instance_resume, "Resumed."),
+    "terminate": (instance_terminate, "Terminated: its open tasks and jobs are cancelled."),
+    "retry": (instance_retry, "Retrying the failed steps."),
+}
+
+
+@login_required
+def start_list(request: HttpRequest) -> HttpResponse:
+    definitions = definitions_startable_by(user=request.user)
+    return render(request, "processes/start_list.html", {"definitions": definitions})
+
+
+@login_required
+def start_form(request: HttpRequest, key: str) -> HttpResponse:
+    definition = definitions_startable_by(user=request.user).filter(key=key).first()
+    if definition is None:
+        raise Http404(f"no process {key!r} you may start")
+    version = definition.versions.order_by("-number").first()
+    declared = graph_of_version(version.pk).variables if version else {}
+    data = request.POST if request.method == "POST" else None
+    form, variables = StartForm(data), VariablesForm(data, declared=declared)
+    if data is not None and form.is_valid() and variables.is_valid():
+        try:
+            instance = instance_start(
+                definition_key=definition.key,
+                variables=variables.values(),
+                business_key=form.cleaned_data["business_key"],
+                user=request.user,
+            )
+        except InvalidInput as error:
+            variables.add_service_errors(error)
+        except NotFound as error:
+            raise Http404(error.message) from None
+        else:
+            messages.success(request, f"Started “{definition.name}”.")
+            return redirect("instance-detail", instance.pk)
+    context = {"definition": definition, "form": form, "variables": variables}
+    return render(request, "processes/start_form.html", context, status=400 if data else 200)
+
+
+@login_required
+def instance_detail(request: HttpRequest, instance_id: str) -> HttpResponse:
+    instance = _visible_instance(request, instance_id)
+    may_control = can_control_instances(request.user)
+    context = {
+        "instance": instance,
+        "open_tasks": instance_open_tasks(instance=instance),
+        "current_steps": instance_current_steps(instance=instance),
+        "incidents": jobs_failed(instance=instance) if may_control else (),
+        "timeline": instance_history(instance=instance),
+        "controls": _available_controls(instance) if may_control else (),
+    }
+    return render(request, "processes/instance_detail.html", context)
+
+
+@login_required
+@require_POST
+def instance_control(request: HttpRequest, instance_id: str, action: str) -> HttpResponse:
+    instance = _visible_instance(request, instance_id)
+    if action not in CONTROLS:
+        raise Http404(f"no action {action!r}")
+    if not can_control_instances(request.user):
+        raise PermissionDenied("Only managers may suspend, resume, terminate or retry a process.")
+    control, done = CONTROLS[action]
+    try:
+        control(instance=instance, user=request.user)
+    except Conflict as error:
+        messages.warning(request, capfirst(error.message) + ".")
+    else:
+        messages.success(request, done)
+    return redirect("instance-detail", instance.pk)
+
+
+def _visible_instance(request: HttpRequest, instance_id: str) -> ProcessInstance:
+    try:
+        return instance_get_visible(instance_id=instance_id, user=request.user)
+    except NotFound as error:
+        raise Http404(error.message) from None
+
+
+def _available_controls(instance: ProcessInstance) -> list[str]:
+    """The controls whose transition the instance's status allows (the service re-checks)."""
+    return [action for action in CONTROLS if can_proceed(getattr(instance, action))]

@@ -1,0 +1,1 @@
+from tests.pages.world import expense, expense_task, people  # noqa: F401  (shared fixtures)
