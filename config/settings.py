@@ -132,6 +132,16 @@ if DATABASES["default"]["ENGINE"].endswith("postgresql"):
     # every step, so PostgreSQL plans each of them once per connection.
     DATABASES["default"].setdefault("OPTIONS", {})["server_side_binding"] = True
 
+# Shared by every process (login throttling counts across them): Redis in production.
+CACHE_URL = os.environ.get("CACHE_URL", "")
+CACHES = {
+    "default": (
+        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CACHE_URL}
+        if CACHE_URL
+        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+    )
+}
+
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -164,6 +174,56 @@ LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "/accounts/login/"
 
 # --- REST API (section owned by the API: processes/api.py, tasks/api.py, accounts/) -------
+from datetime import timedelta  # noqa: E402  (kept inside the section this part owns)
+
+REST_FRAMEWORK = {
+    # Bearer first: an anonymous caller gets 401 with `WWW-Authenticate: Bearer`; the session
+    # serves the browsable API and the pages.
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework_simplejwt.authentication.JWTAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PARSER_CLASSES": ["accounts.api_json.StrictJsonParser"],
+    "DEFAULT_RENDERER_CLASSES": [
+        "rest_framework.renderers.JSONRenderer",
+        "rest_framework.renderers.BrowsableAPIRenderer",
+    ],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "accounts.api_errors.api_exception_handler",
+    # Only failed logins count (accounts.api.LoginApi), per client address and per
+    # address + username.
+    "DEFAULT_THROTTLE_RATES": {
+        "login_failures_address": os.environ.get("FLOWDESK_LOGIN_FAILURES_ADDRESS", "30/min"),
+        "login_failures_username": os.environ.get("FLOWDESK_LOGIN_FAILURES_USERNAME", "5/min"),
+    },
+    "TEST_REQUEST_DEFAULT_FORMAT": "json",
+}
+SIMPLE_JWT = {
+    "SIGNING_KEY": SECRET_KEY,
+    "ACCESS_TOKEN_LIFETIME": timedelta(seconds=env_float("FLOWDESK_ACCESS_TOKEN_SECONDS", 3600)),
+    "REFRESH_TOKEN_LIFETIME": timedelta(
+        seconds=env_float("FLOWDESK_REFRESH_TOKEN_SECONDS", 7 * 86400)
+    ),
+    "AUTH_HEADER_TYPES": ("Bearer",),
+    # A password change revokes the tokens issued before it.
+    "CHECK_REVOKE_TOKEN": True,
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Flowdesk API",
+    "DESCRIPTION": (
+        "Publish process definitions, start and control instances, work human tasks. "
+        "Log in at /api/v1/auth/login and send `Authorization: Bearer <access_token>`."
+    ),
+    "VERSION": "1",
+    "SCHEMA_PATH_PREFIX": r"/api/v1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "COMPONENT_SPLIT_REQUEST": True,
+    # Swagger UI from the installed sidecar package: the docs page loads nothing from a CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+}
 
 # --- Pages (section owned by the inbox and the admin: templates/, tasks/views.py) --------
 

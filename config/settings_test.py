@@ -3,7 +3,7 @@
 import os
 from pathlib import Path
 
-os.environ.setdefault("SECRET_KEY", "test-only-secret-key")
+os.environ.setdefault("SECRET_KEY", "test-only-secret-key-long-enough-for-hs256")
 os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/flowdesk")
 os.environ.setdefault("CELERY_BROKER_URL", "redis://127.0.0.1:6379/15")
 os.environ.setdefault("SERVICE_MODULES", "processes.demo_services,tests.support.services")

@@ -73,6 +73,8 @@ def instances_visible_to(*, user: Any) -> QuerySet[ProcessInstance]:
 
 def instance_get_visible(*, instance_id: str, user: Any) -> ProcessInstance:
     """The instance, or NotFound when it does not exist or `user` may not see it."""
+    if not isinstance(instance_id, str) or not re.fullmatch(INSTANCE_ID_PATTERN, instance_id):
+        raise NotFound(f"no process instance {instance_id!r}")
     instance = instances_visible_to(user=user).filter(pk=instance_id).first()
     if instance is None:
         raise NotFound(f"no process instance {instance_id!r}")

@@ -31,10 +31,15 @@ def tasks_involving(*, user: Any) -> QuerySet[Task]:
 
 
 def tasks_visible_to(*, user: Any) -> QuerySet[Task]:
-    """Every task for managers; else the tasks `user` is involved in."""
+    """Every task for managers; else those `user` is involved in or whose instance they
+    started (a requester follows their request, and is told why they may not claim it)."""
     from accounts.permissions import can_see_all_tasks
 
-    return Task.objects.all() if can_see_all_tasks(user) else tasks_involving(user=user)
+    if can_see_all_tasks(user):
+        return Task.objects.all()
+    return Task.objects.filter(
+        Q(assignee=user) | Q(completed_by=user) | Q(instance__started_by=user) | _candidate(user)
+    )
 
 
 def task_get_visible(*, task_id: Any, user: Any) -> Task:
@@ -174,9 +179,9 @@ def tasks_list(
     """The tasks `user` may see, filtered; without `state`, the open and assigned ones.
 
     `assignee` and `candidate_user` are usernames: `candidate_user` keeps the open tasks that
-    user may claim, named or through a group. The page's instances, definitions and
-    candidates are prefetched, so a page costs the same number of queries whatever its size,
-    and the page query itself joins nothing but the assignee.
+    user may claim, named or through a group. The page's instances and definitions are
+    prefetched, so a page costs the same number of queries whatever its size, and the page
+    query itself joins nothing but the assignee.
     """
     # Tasks assigned to the caller, or open for them to claim, are theirs to see: testing
     # visibility as well would repeat the filter, at a cost on every row.
@@ -203,11 +208,7 @@ def tasks_list(
     return (
         tasks.select_related("assignee")
         .defer("form", "result")
-        .prefetch_related(
-            Prefetch("instance", queryset=instances),
-            Prefetch("candidate_users", queryset=get_user_model().objects.only("username")),
-            "candidate_groups",
-        )
+        .prefetch_related(Prefetch("instance", queryset=instances))
         .order_by(*TASK_ORDERINGS[ordering])
     )
 

@@ -189,8 +189,9 @@ def check_plain_data(data: Any, problems: Problems) -> bool:
     """Report values a definition cannot hold; False when the document is too big to read.
 
     A compiled graph is stored as JSON, so only JSON's values are allowed: no infinite
-    numbers, no YAML dates, sets or binaries, and only string keys. Counting every visit
-    bounds the work on YAML documents that alias the same list over and over.
+    numbers, no NUL characters, no YAML dates, sets or binaries, and only string keys.
+    Counting every visit bounds the work on YAML documents that alias the same list over
+    and over.
     """
     pending: list[tuple[Any, str]] = [(data, "")]
     visits = 0
@@ -204,11 +205,15 @@ def check_plain_data(data: Any, problems: Problems) -> bool:
             for key, item in value.items():
                 if not isinstance(key, str):
                     problems.add(child(path, str(key)), f"keys must be strings, not {kind_of(key)}")
+                elif "\x00" in key:
+                    problems.add(path, "keys cannot contain a NUL character")
                 pending.append((item, child(path, str(key))))
         elif isinstance(value, list):
             pending.extend((item, child(path, index)) for index, item in enumerate(value))
         elif isinstance(value, float) and not math.isfinite(value):
             problems.add(path, "numbers must be finite")
+        elif isinstance(value, str) and "\x00" in value:
+            problems.add(path, "text cannot contain a NUL character (PostgreSQL cannot store it)")
         elif not (value is None or isinstance(value, (str, int, float))):
             problems.add(path, f"{kind_of(value)} cannot be used here; write it as a string")
     return True

@@ -1,0 +1,154 @@
+"""`/api/v1/auth/login` and `/api/v1/auth/refresh`: JWT access and refresh tokens.
+
+Failed logins are counted per client address and per address + username; past the rate
+(`DEFAULT_THROTTLE_RATES` in settings) the client gets 429 with `Retry-After`, even with
+the right password, until the oldest failure ages out.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+from django.contrib.auth import authenticate, get_user_model, user_logged_in
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers
+from rest_framework.exceptions import AuthenticationFailed
+from rest_framework.permissions import AllowAny
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.throttling import SimpleRateThrottle
+from rest_framework.views import APIView
+from rest_framework_simplejwt.exceptions import TokenError
+from rest_framework_simplejwt.settings import api_settings as jwt_settings
+from rest_framework_simplejwt.tokens import RefreshToken
+from rest_framework_simplejwt.utils import get_md5_hash_password
+
+from accounts.api_errors import error_responses
+from accounts.api_json import validated_body
+
+
+class LoginFailureThrottle(SimpleRateThrottle):
+    """Lets a client in while its recent failed logins are under the rate.
+
+    Unlike DRF's throttles it does not count requests: the login view records failures.
+    """
+
+    def allow_request(self, request: Request, view: APIView) -> bool:
+        if self.rate is None:
+            return True
+        self.key = self.get_cache_key(request, view)
+        self.now = self.timer()
+        # Newest first, as SimpleRateThrottle.wait() expects.
+        self.history = [t for t in self.cache.get(self.key, []) if t > self.now - self.duration]
+        return len(self.history) < self.num_requests
+
+    def record_failure(self, request: Request, view: APIView) -> None:
+        self.allow_request(request, view)
+        self.cache.set(self.key, [self.now, *self.history], self.duration)
+
+
+class LoginFailuresPerAddress(LoginFailureThrottle):
+    scope = "login_failures_address"
+
+    def get_cache_key(self, request: Request, view: APIView) -> str:
+        return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
+
+
+class LoginFailuresPerUsername(LoginFailureThrottle):
+    scope = "login_failures_username"
+
+    def get_cache_key(self, request: Request, view: APIView) -> str:
+        username = request.data.get("username") if isinstance(request.data, dict) else None
+        who = f"{self.get_ident(request)}\n{str(username).lower()}"
+        ident = hashlib.sha256(who.encode()).hexdigest()
+        return self.cache_format % {"scope": self.scope, "ident": ident}
+
+
+class LoginSerializer(serializers.Serializer):
+    username = serializers.CharField()
+    password = serializers.CharField(style={"input_type": "password"}, trim_whitespace=False)
+
+
+class RefreshSerializer(serializers.Serializer):
+    refresh_token = serializers.CharField()
+
+
+class AccessTokenSerializer(serializers.Serializer):
+    access_token = serializers.CharField()
+    token_type = serializers.ChoiceField(choices=["Bearer"])
+    expires_in = serializers.IntegerField(help_text="Seconds the access token is valid.")
+
+
+class TokensSerializer(AccessTokenSerializer):
+    refresh_token = serializers.CharField(help_text="Send it to /api/v1/auth/refresh.")
+
+
+class TokenApi(APIView):
+    # The base of the token endpoints (no docstring: the schema would show it on both).
+    # Their callers come without credentials.
+
+    authentication_classes = ()
+    permission_classes = (AllowAny,)
+
+    def get_authenticate_header(self, request: Request) -> str:
+        # Without it DRF would turn the 401 of bad credentials into a 403.
+        return 'Bearer realm="api"'
+
+
+class LoginApi(TokenApi):
+    throttle_classes = (LoginFailuresPerAddress, LoginFailuresPerUsername)
+
+    @extend_schema(
+        summary="Log in: an access token and a refresh token",
+        auth=[],
+        request=LoginSerializer,
+        responses={200: TokensSerializer, **error_responses(400, 429)},
+    )
+    def post(self, request: Request) -> Response:
+        credentials = validated_body(serializer_class=LoginSerializer, request=request)
+        user = authenticate(request, **credentials)
+        if user is None:
+            for throttle in self.get_throttles():
+                throttle.record_failure(request, self)
+            raise AuthenticationFailed("invalid username or password")
+        user_logged_in.send(sender=type(user), request=request, user=user)
+        refresh = RefreshToken.for_user(user)
+        return Response({**_access(refresh), "refresh_token": str(refresh)})
+
+
+class RefreshApi(TokenApi):
+    @extend_schema(
+        summary="A new access token for a refresh token",
+        auth=[],
+        request=RefreshSerializer,
+        responses={200: AccessTokenSerializer, **error_responses(400)},
+    )
+    def post(self, request: Request) -> Response:
+        body = validated_body(serializer_class=RefreshSerializer, request=request)
+        try:
+            refresh = RefreshToken(body["refresh_token"])
+        except TokenError as error:
+            raise AuthenticationFailed(str(error)) from None
+        if not _still_valid(refresh):
+            raise AuthenticationFailed("the account is inactive or its password changed")
+        return Response(_access(refresh))
+
+
+def _access(refresh: RefreshToken) -> dict[str, Any]:
+    return {
+        "access_token": str(refresh.access_token),
+        "token_type": "Bearer",
+        "expires_in": int(jwt_settings.ACCESS_TOKEN_LIFETIME.total_seconds()),
+    }
+
+
+def _still_valid(refresh: RefreshToken) -> bool:
+    """The token's user still exists, may log in, and has not changed password since."""
+    user_id = refresh.payload.get(jwt_settings.USER_ID_CLAIM)
+    user = get_user_model().objects.filter(**{jwt_settings.USER_ID_FIELD: user_id}).first()
+    if user is None or not jwt_settings.USER_AUTHENTICATION_RULE(user):
+        return False
+    return not jwt_settings.CHECK_REVOKE_TOKEN or refresh.payload.get(
+        jwt_settings.REVOKE_TOKEN_CLAIM
+    ) == get_md5_hash_password(user.password)

@@ -1,0 +1,232 @@
+"""`/api/v1/process-definitions`: list, publish, read a version and list the versions.
+
+A definition a user may not start is one they cannot see (404); managers see them all.
+"""
+
+from __future__ import annotations
+
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
+from rest_framework import serializers
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts.api_errors import error_responses
+from accounts.api_json import StrictJsonParser
+from accounts.api_lists import PageSizePagination, paginated_response, validated_query
+from accounts.api_users import UsernameField
+from accounts.permissions import can_publish
+from processes.api.definition_body import YamlTextParser, publish_body
+from processes.dsl import DefinitionError
+from processes.errors import NotAllowed
+from processes.models import DefinitionVersion, ProcessDefinition
+from processes.selectors import (
+    definition_get_startable,
+    definition_version_get,
+    definition_versions,
+    definitions_list,
+)
+from processes.services import definition_publish
+
+DEFINITION_ID = OpenApiParameter(
+    "definition_id", int, OpenApiParameter.PATH, description="The definition's `id`."
+)
+
+
+class DefinitionSerializer(serializers.ModelSerializer):
+    latest_version = serializers.IntegerField()
+
+    class Meta:
+        model = ProcessDefinition
+        fields = ("id", "key", "name", "description", "latest_version", "created_at", "updated_at")
+
+
+class DefinitionVersionSerializer(serializers.ModelSerializer):
+    version = serializers.IntegerField(source="number")
+    version_label = serializers.CharField(
+        allow_null=True, help_text="The `version` the document itself gives, if any."
+    )
+    published_by = UsernameField()
+    published_at = serializers.DateTimeField(source="created_at")
+
+    class Meta:
+        model = DefinitionVersion
+        fields = ("version", "version_label", "format", "checksum", "published_by", "published_at")
+
+
+class DefinitionDetailSerializer(DefinitionVersionSerializer):
+    """A definition with one version: its source as written and the graph it compiled to."""
+
+    id = serializers.IntegerField(source="definition_id")
+    key = serializers.CharField(source="definition.key")
+    name = serializers.CharField(source="definition.name")
+    description = serializers.CharField(source="definition.description")
+    version_label = serializers.CharField(source="graph.version_label")
+    graph = serializers.JSONField()
+
+    class Meta(DefinitionVersionSerializer.Meta):
+        fields = (
+            "id",
+            "key",
+            "name",
+            "description",
+            *DefinitionVersionSerializer.Meta.fields,
+            "source",
+            "graph",
+        )
+
+
+class DefinitionFilterSerializer(serializers.Serializer):
+    key = serializers.CharField(required=False, help_text="Exactly this key.")
+    name = serializers.CharField(required=False, help_text="Names containing this, any case.")
+
+
+class DefinitionVersionQuerySerializer(serializers.Serializer):
+    version = serializers.IntegerField(
+        required=False, min_value=1, help_text="This version rather than the latest."
+    )
+
+
+PUBLISH_JSON = {
+    "anyOf": [
+        {
+            "type": "object",
+            "title": "Envelope",
+            "description": "The seed's envelope: the JSON format's variables and steps in config.",
+            "properties": {
+                "name": {"type": "string"},
+                "description": {"type": "string", "nullable": True},
+                "version": {
+                    "oneOf": [{"type": "string"}, {"type": "number"}],
+                    "nullable": True,
+                    "description": "A label such as 1.0.0; versions are numbered on publishing.",
+                },
+                "config": {"type": "object"},
+            },
+            "required": ["name", "config"],
+        },
+        {
+            "type": "object",
+            "title": "Source",
+            "description": "A definition as text in either format.",
+            "properties": {
+                "format": {"type": "string", "enum": ["json", "yaml"]},
+                "source": {"type": "string"},
+            },
+            "required": ["format", "source"],
+        },
+        {
+            "type": "object",
+            "title": "Document",
+            "description": "A whole JSON-format document (name, variables, steps...).",
+            "properties": {"name": {"type": "string"}, "steps": {"type": "array"}},
+            "required": ["name", "steps"],
+        },
+    ]
+}
+PUBLISH_EXAMPLE = OpenApiExample(
+    "Envelope",
+    request_only=True,
+    media_type="application/json",
+    value={
+        "name": "expense-approval",
+        "description": "A manager approves large expenses",
+        "version": "1.0.0",
+        "config": {
+            "variables": {"amount": "number"},
+            "steps": [
+                {
+                    "id": "check",
+                    "type": "exclusive_gateway",
+                    "config": {
+                        "conditions": [{"expression": "${amount > 1000}", "next": "approve"}],
+                        "default": "done",
+                    },
+                },
+                {
+                    "id": "approve",
+                    "type": "user_task",
+                    "config": {
+                        "candidate_groups": ["manager"],
+                        "form": {"approved": "boolean"},
+                    },
+                    "next": ["done"],
+                },
+                {"id": "done", "type": "end"},
+            ],
+        },
+    },
+)
+
+
+class DefinitionListApi(APIView):
+    parser_classes = (StrictJsonParser, YamlTextParser)
+    pagination_class = PageSizePagination
+
+    @extend_schema(
+        summary="List the definitions you may start",
+        parameters=[DefinitionFilterSerializer],
+        responses={200: DefinitionSerializer(many=True), **error_responses(400)},
+    )
+    def get(self, request: Request) -> Response:
+        filters = validated_query(serializer_class=DefinitionFilterSerializer, request=request)
+        return paginated_response(
+            queryset=definitions_list(user=request.user, **filters),
+            serializer_class=DefinitionSerializer,
+            request=request,
+            view=self,
+        )
+
+    @extend_schema(
+        summary="Publish a definition as the next version of its key",
+        description=(
+            "JSON (the seed's envelope, `{format, source}` or a whole document) or a YAML "
+            "body sent as `application/yaml`. A source identical to the latest version "
+            "answers that version. Every problem of an invalid definition is listed in "
+            "`errors`. Managers and admins only."
+        ),
+        request={"application/json": PUBLISH_JSON, "application/yaml": {"type": "string"}},
+        examples=[PUBLISH_EXAMPLE],
+        responses={201: DefinitionDetailSerializer, **error_responses(400, 403)},
+    )
+    def post(self, request: Request) -> Response:
+        if not can_publish(request.user):
+            raise NotAllowed("publishing definitions needs the manager or admin role")
+        raw = request.body  # read before request.data: a JSON document is kept as sent
+        body = publish_body(data=request.data, raw=raw)
+        try:
+            version = definition_publish(source=body.source, format=body.format, user=request.user)
+        except DefinitionError as error:
+            raise body.problems_as_sent(error) from None
+        return Response(DefinitionDetailSerializer(version).data, status=201)
+
+
+class DefinitionDetailApi(APIView):
+    @extend_schema(
+        summary="A definition with its latest version's source and graph",
+        parameters=[DEFINITION_ID, DefinitionVersionQuerySerializer],
+        responses={200: DefinitionDetailSerializer, **error_responses(400, 404)},
+    )
+    def get(self, request: Request, definition_id: str) -> Response:
+        query = validated_query(serializer_class=DefinitionVersionQuerySerializer, request=request)
+        definition = definition_get_startable(user=request.user, definition_id=definition_id)
+        version = definition_version_get(definition=definition, number=query.get("version"))
+        return Response(DefinitionDetailSerializer(version).data)
+
+
+class DefinitionVersionsApi(APIView):
+    pagination_class = PageSizePagination
+
+    @extend_schema(
+        summary="The versions of a definition, newest first",
+        parameters=[DEFINITION_ID],
+        responses={200: DefinitionVersionSerializer(many=True), **error_responses(400, 404)},
+    )
+    def get(self, request: Request, definition_id: str) -> Response:
+        definition = definition_get_startable(user=request.user, definition_id=definition_id)
+        return paginated_response(
+            queryset=definition_versions(definition=definition),
+            serializer_class=DefinitionVersionSerializer,
+            request=request,
+            view=self,
+        )

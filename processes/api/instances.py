@@ -1,0 +1,262 @@
+"""`/api/v1/process-instances`: start, list, read, control (managers) and the history.
+
+An instance the caller may not see answers 404; suspend, activate, retry and terminate need
+the manager or admin role (403 for anyone else who can see the instance).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, ClassVar
+
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
+from rest_framework import serializers
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts.api_errors import error_responses
+from accounts.api_json import validated_body
+from accounts.api_lists import PageSizePagination, paginated_response, validated_query
+from accounts.api_users import UsernameField, UsernameFilterField
+from accounts.permissions import can_control_instances
+from processes.errors import Conflict, NotAllowed, NotFound
+from processes.models import INSTANCE_ID_PATTERN, Event, ProcessInstance
+from processes.selectors import (
+    definition_get_startable,
+    instance_current_steps,
+    instance_get_detail,
+    instance_history,
+    instances_list,
+)
+from processes.services import (
+    instance_resume,
+    instance_retry,
+    instance_start_or_get,
+    instance_suspend,
+    instance_terminate,
+)
+from processes.statuses import InstanceStatus
+from tasks.api import TaskSummarySerializer
+from tasks.selectors import instance_open_tasks
+
+INSTANCE_ID = OpenApiParameter(
+    "instance_id", str, OpenApiParameter.PATH, description="The instance's `id`."
+)
+
+
+class InstanceSerializer(serializers.ModelSerializer):
+    process_definition_id = serializers.IntegerField(source="definition_id")
+    process_definition_key = serializers.CharField(source="definition.key")
+    version = serializers.IntegerField(help_text="The definition version it runs.")
+    started_by = UsernameField()
+    error = serializers.JSONField(allow_null=True, help_text="Why it failed, while failed.")
+
+    class Meta:
+        model = ProcessInstance
+        fields = (
+            "id",
+            "process_definition_id",
+            "process_definition_key",
+            "version",
+            "business_key",
+            "status",
+            "started_by",
+            "error",
+            "created_at",
+            "updated_at",
+            "ended_at",
+        )
+
+
+class InstanceDetailSerializer(InstanceSerializer):
+    variables = serializers.JSONField()
+    current_steps = serializers.SerializerMethodField(
+        help_text="Steps holding a token: running, waiting at a join, or failed."
+    )
+    open_tasks = serializers.SerializerMethodField()
+
+    class Meta(InstanceSerializer.Meta):
+        fields = (*InstanceSerializer.Meta.fields, "variables", "current_steps", "open_tasks")
+
+    def get_current_steps(self, instance: ProcessInstance) -> list[str]:
+        return instance_current_steps(instance=instance)
+
+    @extend_schema_field(TaskSummarySerializer(many=True))
+    def get_open_tasks(self, instance: ProcessInstance) -> list[dict[str, Any]]:
+        return TaskSummarySerializer(instance_open_tasks(instance=instance), many=True).data
+
+
+class InstanceStartSerializer(serializers.Serializer):
+    process_definition_id = serializers.IntegerField(required=False, min_value=1)
+    process_definition_key = serializers.CharField(required=False)
+    business_key = serializers.CharField(required=False, allow_blank=True, max_length=200)
+    variables = serializers.DictField(
+        required=False, help_text="Checked against the types the definition declares."
+    )
+    id = serializers.RegexField(
+        INSTANCE_ID_PATTERN,
+        required=False,
+        help_text="Your id for the instance: starting with an id that exists answers 200 "
+        "with that instance instead of starting another one.",
+    )
+
+    def validate(self, data: dict[str, Any]) -> dict[str, Any]:
+        if ("process_definition_id" in data) == ("process_definition_key" in data):
+            raise serializers.ValidationError(
+                {"process_definition_id": ["give process_definition_id or process_definition_key"]}
+            )
+        return data
+
+
+class InstanceFilterSerializer(serializers.Serializer):
+    status = serializers.ChoiceField(choices=InstanceStatus.choices, required=False)
+    business_key = serializers.CharField(required=False)
+    process_definition_key = serializers.CharField(required=False)
+    started_by = UsernameFilterField()
+    created_after = serializers.DateTimeField(required=False, help_text="Inclusive.")
+    created_before = serializers.DateTimeField(required=False, help_text="Exclusive.")
+
+
+class EventSerializer(serializers.ModelSerializer):
+    actor = UsernameField()
+    payload = serializers.JSONField()
+
+    class Meta:
+        model = Event
+        fields = ("id", "type", "step_id", "actor", "payload", "created_at")
+
+
+def _detail_response(*, instance_id: str, request: Request, status: int = 200) -> Response:
+    instance = instance_get_detail(instance_id=instance_id, user=request.user)
+    return Response(InstanceDetailSerializer(instance).data, status=status)
+
+
+class InstanceListApi(APIView):
+    pagination_class = PageSizePagination
+
+    @extend_schema(
+        summary="List the instances you may see, newest first",
+        parameters=[InstanceFilterSerializer],
+        responses={200: InstanceSerializer(many=True), **error_responses(400)},
+    )
+    def get(self, request: Request) -> Response:
+        filters = validated_query(serializer_class=InstanceFilterSerializer, request=request)
+        return paginated_response(
+            queryset=instances_list(user=request.user, **filters),
+            serializer_class=InstanceSerializer,
+            request=request,
+            view=self,
+        )
+
+    @extend_schema(
+        summary="Start an instance of a definition's latest version",
+        description="201 with the new instance; 200 with the existing one when `id` is taken "
+        "by an instance of the same definition you may see.",
+        request=InstanceStartSerializer,
+        responses={
+            201: InstanceDetailSerializer,
+            200: InstanceDetailSerializer,
+            **error_responses(400, 404, 409),
+        },
+    )
+    def post(self, request: Request) -> Response:
+        data = validated_body(serializer_class=InstanceStartSerializer, request=request)
+        definition = definition_get_startable(
+            user=request.user,
+            definition_id=data.get("process_definition_id"),
+            key=data.get("process_definition_key"),
+        )
+        instance, created = instance_start_or_get(
+            definition_key=definition.key,
+            variables=data.get("variables"),
+            business_key=data.get("business_key"),
+            instance_id=data.get("id"),
+            user=request.user,
+        )
+        try:
+            return _detail_response(
+                instance_id=instance.pk, request=request, status=201 if created else 200
+            )
+        except NotFound:
+            # Someone else's instance has this id: say it is taken, show nothing of it.
+            raise Conflict(f"the instance id {instance.pk!r} is taken") from None
+
+
+class InstanceDetailApi(APIView):
+    @extend_schema(
+        summary="An instance: status, variables, current steps, open tasks",
+        parameters=[INSTANCE_ID],
+        responses={200: InstanceDetailSerializer, **error_responses(404)},
+    )
+    def get(self, request: Request, instance_id: str) -> Response:
+        return _detail_response(instance_id=instance_id, request=request)
+
+    @extend_schema(
+        summary="Terminate an instance",
+        description="Its open tasks and jobs are cancelled; the instance and its history stay, "
+        "with status `cancelled`. Managers and admins only.",
+        parameters=[INSTANCE_ID],
+        responses={200: InstanceDetailSerializer, **error_responses(403, 404, 409)},
+    )
+    def delete(self, request: Request, instance_id: str) -> Response:
+        return _control(request, instance_id, instance_terminate)
+
+
+class InstanceControlApi(APIView):
+    # The base of the PUT controls; each subclass names its service and describes it.
+
+    control: ClassVar[Callable[..., ProcessInstance]]
+
+    @extend_schema(
+        parameters=[INSTANCE_ID],
+        request=None,
+        responses={200: InstanceDetailSerializer, **error_responses(403, 404, 409)},
+    )
+    def put(self, request: Request, instance_id: str) -> Response:
+        return _control(request, instance_id, type(self).control)
+
+
+class InstanceSuspendApi(InstanceControlApi):
+    """Suspend a running instance: no step starts and no task completes until it is
+    activated. Managers and admins only."""
+
+    control = instance_suspend
+
+
+class InstanceActivateApi(InstanceControlApi):
+    """Resume a suspended instance. Managers and admins only."""
+
+    control = instance_resume
+
+
+class InstanceRetryApi(InstanceControlApi):
+    """Run each failed step of a failed instance once more. Managers and admins only."""
+
+    control = instance_retry
+
+
+def _control(request: Request, instance_id: str, control: Callable[..., Any]) -> Response:
+    instance = instance_get_detail(instance_id=instance_id, user=request.user)
+    if not can_control_instances(request.user):
+        raise NotAllowed("controlling instances needs the manager or admin role")
+    control(instance=instance, user=request.user)
+    return _detail_response(instance_id=instance_id, request=request)
+
+
+class InstanceHistoryApi(APIView):
+    pagination_class = PageSizePagination
+
+    @extend_schema(
+        summary="The history of an instance, oldest event first",
+        parameters=[INSTANCE_ID],
+        responses={200: EventSerializer(many=True), **error_responses(400, 404)},
+    )
+    def get(self, request: Request, instance_id: str) -> Response:
+        instance = instance_get_detail(instance_id=instance_id, user=request.user)
+        return paginated_response(
+            queryset=instance_history(instance=instance),
+            serializer_class=EventSerializer,
+            request=request,
+            view=self,
+        )
