@@ -42,6 +42,18 @@ def recreate_database() -> None:
         c.execute("CREATE DATABASE flowdesk_bench")
 
 
+def machine_baseline() -> None:
+    """This machine's speed right now: shared virtual machines vary by several times."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        began = time.perf_counter()
+        for _ in range(1000):
+            cursor.execute("SELECT 1")
+        round_trip = (time.perf_counter() - began) / 1000
+    print(f"baseline: PostgreSQL round trip (SELECT 1) {round_trip * 1e6:.0f} us")
+
+
 def percentile(values: list[float], pct: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(pct / 100 * (len(ordered) - 1)))]
@@ -206,6 +218,7 @@ def main() -> None:
 
     redis.Redis.from_url(os.environ["CELERY_BROKER_URL"]).flushdb()
     publish_definitions()
+    machine_baseline()
     service_flow(args.instances, args.workers, args.pool, args.paced)
     queries_per_step()
     human_flow(args.tasks)
