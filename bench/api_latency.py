@@ -26,6 +26,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from bench.support import percentile, recreate_database  # noqa: E402
+
 DATABASE = "flowdesk_bench_api"
 os.environ.update(
     {
@@ -46,19 +48,6 @@ QUERIES = {
     "assignee=current_user": {"assignee": "current_user"},
     "candidate_user=current_user": {"candidate_user": "current_user"},
 }
-
-
-def recreate_database() -> None:
-    import psycopg
-
-    with psycopg.connect("postgresql://postgres@127.0.0.1:5432/postgres", autocommit=True) as c:
-        c.execute(f"DROP DATABASE IF EXISTS {DATABASE} WITH (FORCE)")
-        c.execute(f"CREATE DATABASE {DATABASE}")
-
-
-def percentile(values: list[float], pct: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(pct / 100 * (len(ordered) - 1)))]
 
 
 def seed(users: int, tasks: int) -> list:
@@ -212,7 +201,7 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=400)
     args = parser.parse_args()
 
-    recreate_database()
+    recreate_database(DATABASE)
     import django
 
     django.setup()

@@ -22,6 +22,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from bench.support import percentile, recreate_database  # noqa: E402
+
 BENCH_ENV = {
     "DJANGO_SETTINGS_MODULE": "config.settings",
     "SECRET_KEY": "bench-only",
@@ -34,14 +36,6 @@ BENCH_ENV = {
 os.environ.update(BENCH_ENV)
 
 
-def recreate_database() -> None:
-    import psycopg
-
-    with psycopg.connect("postgresql://postgres@127.0.0.1:5432/postgres", autocommit=True) as c:
-        c.execute("DROP DATABASE IF EXISTS flowdesk_bench WITH (FORCE)")
-        c.execute("CREATE DATABASE flowdesk_bench")
-
-
 def machine_baseline() -> None:
     """This machine's speed right now: shared virtual machines vary by several times."""
     from django.db import connection
@@ -52,11 +46,6 @@ def machine_baseline() -> None:
             cursor.execute("SELECT 1")
         round_trip = (time.perf_counter() - began) / 1000
     print(f"baseline: PostgreSQL round trip (SELECT 1) {round_trip * 1e6:.0f} us")
-
-
-def percentile(values: list[float], pct: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(pct / 100 * (len(ordered) - 1)))]
 
 
 def start_workers(count: int, pool: str) -> list[subprocess.Popen]:
@@ -207,7 +196,7 @@ def main() -> None:
     parser.add_argument("--pool", choices=("prefork", "solo"), default="prefork")
     args = parser.parse_args()
 
-    recreate_database()
+    recreate_database("flowdesk_bench")
     import django
 
     django.setup()

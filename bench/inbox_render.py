@@ -20,6 +20,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from bench.support import recreate_database  # noqa: E402
+
 BENCH_ENV = {
     "DJANGO_SETTINGS_MODULE": "config.settings",
     "SECRET_KEY": "bench-only",
@@ -31,14 +33,6 @@ BENCH_ENV = {
     "LOG_LEVEL": "WARNING",
 }
 os.environ.update(BENCH_ENV)
-
-
-def recreate_database() -> None:
-    import psycopg
-
-    with psycopg.connect("postgresql://postgres@127.0.0.1:5432/postgres", autocommit=True) as c:
-        c.execute("DROP DATABASE IF EXISTS flowdesk_bench_inbox WITH (FORCE)")
-        c.execute("CREATE DATABASE flowdesk_bench_inbox")
 
 
 def seed(tasks: int):
@@ -87,7 +81,7 @@ def main() -> None:
     parser.add_argument("--renders", type=int, default=30)
     args = parser.parse_args()
 
-    recreate_database()
+    recreate_database("flowdesk_bench_inbox")
     import django
 
     django.setup()

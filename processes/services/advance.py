@@ -164,13 +164,7 @@ def _activate(change: Change, node: Node, arrived_from: str) -> None:
     try:
         input_values = render(node.input, instance.variables) if node.input is not None else {}
     except ExpressionError as exc:
-        instance_fail_at(
-            change,
-            node_id=node.id,
-            arrived_from=arrived_from,
-            error=routing.EXPRESSION_ERROR,
-            message=str(exc),
-        )
+        _fail_on_expression(change, node, arrived_from, exc)
         return
     token = Token.objects.create(
         instance=instance, node_id=node.id, status=TokenStatus.ACTIVE, arrived_from=arrived_from
@@ -180,14 +174,7 @@ def _activate(change: Change, node: Node, arrived_from: str) -> None:
         try:
             task = task_open(instance=instance, token=token, node=node)
         except ExpressionError as exc:
-            instance_fail_at(
-                change,
-                node_id=node.id,
-                arrived_from=arrived_from,
-                error=routing.EXPRESSION_ERROR,
-                message=str(exc),
-                token_id=token.pk,
-            )
+            _fail_on_expression(change, node, arrived_from, exc, token_id=token.pk)
             return
         change.log.add(
             EventType.TASK_SCHEDULED,
@@ -216,6 +203,20 @@ def _activate(change: Change, node: Node, arrived_from: str) -> None:
         change.job_ids.append(job.pk)
     change.log.add(
         EventType.TASK_SCHEDULED, node.id, kind="service", service=node.service, job_id=job.pk
+    )
+
+
+def _fail_on_expression(
+    change: Change, node: Node, arrived_from: str, exc: ExpressionError, token_id=None
+) -> None:
+    """A template of the step (input, assignee) cannot be evaluated: the instance fails there."""
+    instance_fail_at(
+        change,
+        node_id=node.id,
+        arrived_from=arrived_from,
+        error=routing.EXPRESSION_ERROR,
+        message=str(exc),
+        token_id=token_id,
     )
 
 
