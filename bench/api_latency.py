@@ -33,6 +33,8 @@ os.environ.update(
     {
         "DJANGO_SETTINGS_MODULE": "config.settings",
         "SECRET_KEY": "bench-only-secret-key-of-at-least-32-bytes",
+        # Static files straight from the app folders (no collectstatic); not what is measured.
+        "TESTING": "1",
         "DATABASE_URL": f"postgres://postgres@127.0.0.1:5432/{DATABASE}",
         "CELERY_BROKER_URL": "redis://127.0.0.1:6379/13",
         "ALLOWED_HOSTS": "testserver",
