@@ -12,7 +12,7 @@ from typing import Any
 
 from processes.dsl.durations import parse_duration
 from processes.dsl.problems import Problems, child
-from processes.engine.expressions import ExpressionError, parse, parse_expression
+from processes.engine.expressions import ExpressionError, parse, parse_condition
 from processes.engine.kinds import kind_of
 
 
@@ -231,7 +231,7 @@ def check_template(text: str, path: str, problems: Problems, *, step: str | None
 def check_condition(text: str, path: str, problems: Problems, *, step: str | None) -> None:
     """A gateway condition is a template (``${a > 1}``) or a bare expression (``a > 1``)."""
     try:
-        parse(text) if "${" in text else parse_expression(text)
+        parse_condition(text)
     except ExpressionError as error:
         problems.add(path, f"bad expression: {error}", step=step)
 

@@ -132,11 +132,25 @@ def evaluate(expression: str, variables: Mapping[str, Any]) -> Any:
     return parse_expression(expression).evaluate(variables)
 
 
+def parse_condition(text: str) -> Expression:
+    """A gateway condition: one ``${a > 1}`` or a bare ``a > 1``.
+
+    Text around or between ``${...}`` parts would make a string, and any string is true:
+    such a condition is an error, not a branch always taken.
+    """
+    if "${" not in text:
+        return parse_expression(text)
+    parts = parse(text.strip()).parts
+    if len(parts) != 1 or not isinstance(parts[0], Expression):
+        raise ExpressionError(
+            text, "a condition is a single ${...} expression, with no text around it"
+        )
+    return parts[0]
+
+
 def condition(text: str, variables: Mapping[str, Any]) -> bool:
     """Truth of a gateway condition written as a template (``${a > 1}``) or bare (``a > 1``)."""
-    if "${" in text:
-        return bool(render(text, variables))
-    return bool(evaluate(text, variables))
+    return bool(parse_condition(text).evaluate(variables))
 
 
 # --------------------------------------------------------------------------- parsing

@@ -490,3 +490,26 @@ def test_definition_error_lists_every_problem_in_its_message():
         "2 problems in the definition; line 1, /name: missing required field 'name';"
         " line 1, /steps: a definition needs at least one step"
     )
+
+
+def test_condition_with_text_around_its_template_is_a_problem():
+    import json as _json
+
+    from processes.dsl import DefinitionError, compile_definition
+
+    source = {
+        "name": "g",
+        "steps": [
+            {
+                "id": "gw",
+                "type": "exclusive_gateway",
+                "config": {"conditions": [{"expression": "${a} and ${b}", "next": "e"}]},
+            },
+            {"id": "e", "type": "end"},
+        ],
+    }
+    with pytest.raises(DefinitionError) as caught:
+        compile_definition(_json.dumps(source), "json")
+    [problem] = caught.value.problems
+    assert problem.path == "/steps/0/config/conditions/0/expression"
+    assert "single" in problem.message

@@ -184,3 +184,11 @@ def test_condition_raises_expression_error_for_a_bad_condition():
 
 def test_parse_is_cached():
     assert parse("Hi ${name}") is parse("Hi ${name}")
+
+
+def test_condition__text_around_a_template_is_an_error_not_always_true():
+    from processes.engine.expressions import ExpressionError, condition
+
+    assert condition(" ${a > 1} ", {"a": 2}) is True
+    with pytest.raises(ExpressionError, match="single"):
+        condition("${a} and ${b}", {"a": False, "b": False})
