@@ -59,9 +59,10 @@ class LoginFailuresPerUsername(LoginFailureThrottle):
     scope = "login_failures_username"
 
     def get_cache_key(self, request: Request, view: APIView) -> str:
+        # The username alone, wherever the guesses come from: changing addresses (or a forged
+        # X-Forwarded-For) must not reset an account's budget of failed logins.
         username = request.data.get("username") if isinstance(request.data, dict) else None
-        who = f"{self.get_ident(request)}\n{str(username).lower()}"
-        ident = hashlib.sha256(who.encode()).hexdigest()
+        ident = hashlib.sha256(str(username).lower().encode()).hexdigest()
         return self.cache_format % {"scope": self.scope, "ident": ident}
 
 

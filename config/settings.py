@@ -195,9 +195,12 @@ REST_FRAMEWORK = {
     # address + username.
     "DEFAULT_THROTTLE_RATES": {
         "login_failures_address": os.environ.get("FLOWDESK_LOGIN_FAILURES_ADDRESS", "30/min"),
-        "login_failures_username": os.environ.get("FLOWDESK_LOGIN_FAILURES_USERNAME", "5/min"),
+        "login_failures_username": os.environ.get("FLOWDESK_LOGIN_FAILURES_USERNAME", "10/min"),
     },
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
+    # Trust X-Forwarded-For only as far as there are proxies of ours in front (0: not at
+    # all), so a client cannot pick the address its throttling is counted under.
+    "NUM_PROXIES": int(os.environ.get("NUM_PROXIES", "0")),
 }
 SIMPLE_JWT = {
     "SIGNING_KEY": SECRET_KEY,

@@ -167,13 +167,18 @@ class InstanceListApi(APIView):
             definition_id=data.get("process_definition_id"),
             key=data.get("process_definition_key"),
         )
-        instance, created = instance_start_or_get(
-            definition_key=definition.key,
-            variables=data.get("variables"),
-            business_key=data.get("business_key"),
-            instance_id=data.get("id"),
-            user=request.user,
-        )
+        try:
+            instance, created = instance_start_or_get(
+                definition_key=definition.key,
+                variables=data.get("variables"),
+                business_key=data.get("business_key"),
+                instance_id=data.get("id"),
+                user=request.user,
+            )
+        except Conflict:
+            # The id belongs to an instance of another definition: the same answer as for
+            # any instance the caller cannot see, so ids cannot be probed.
+            raise Conflict(f"the instance id {data.get('id')!r} is taken") from None
         try:
             return _detail_response(
                 instance_id=instance.pk, request=request, status=201 if created else 200
