@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from pathlib import PurePath
 from typing import Any
 
 from django import forms
 
+from processes.dsl import format_of_file
 from processes.statuses import DefinitionFormat
 from tasks.forms import PageForm, SchemaForm
 
-SUFFIX_FORMATS = {".json": "json", ".yaml": "yaml", ".yml": "yaml"}
 MAX_SOURCE_BYTES = 1_000_000
 
 
@@ -72,7 +71,6 @@ class DefinitionSourceForm(forms.Form):
 
 
 def _detect_format(name: str, text: str) -> str:
-    suffix = PurePath(name).suffix.lower()
-    if suffix in SUFFIX_FORMATS:
-        return SUFFIX_FORMATS[suffix]
-    return DefinitionFormat.JSON if text.lstrip().startswith("{") else DefinitionFormat.YAML
+    return format_of_file(name) or (
+        DefinitionFormat.JSON if text.lstrip().startswith("{") else DefinitionFormat.YAML
+    )

@@ -9,6 +9,7 @@ Bad input of any kind raises DefinitionError, whose `problems` say what is wrong
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import PurePath
 
 from processes.dsl.graph import Graph
 from processes.dsl.json_format import read_json
@@ -17,7 +18,9 @@ from processes.dsl.problems import DefinitionError, Problem, Problems
 from processes.dsl.validation import build_graph
 from processes.dsl.yaml_format import read_yaml
 
-__all__ = ["DefinitionError", "Problem", "compile_definition"]
+__all__ = ["DefinitionError", "Problem", "compile_definition", "format_of_file"]
+
+_SUFFIX_FORMATS = {".json": "json", ".yaml": "yaml", ".yml": "yaml"}
 
 _READERS: dict[str, Callable[[str], tuple[Outline | None, Problems]]] = {
     "json": read_json,
@@ -46,3 +49,8 @@ def compile_definition(
     if graph is None:
         raise DefinitionError(problems.found)
     return graph
+
+
+def format_of_file(name: str) -> str | None:
+    """The definition format a file name's suffix says (json or yaml), or None."""
+    return _SUFFIX_FORMATS.get(PurePath(name).suffix.lower())

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from django.contrib.auth.models import User
 
+from processes.dsl import format_of_file
 from processes.services import definition_publish, instance_start
 from processes.statuses import TaskState
 from tasks.models import Task
@@ -16,7 +17,6 @@ from tasks.services import task_claim, task_complete
 from tests.support.engine import fresh, run_due_jobs
 
 EXAMPLES = sorted((Path(__file__).resolve().parents[2] / "examples").glob("*.*"))
-FORMATS = {".json": "json", ".yaml": "yaml", ".yml": "yaml"}
 SAMPLE_VARIABLES = {
     "order-processing-workflow": {"order_id": "ORDER-1", "amount": 99.5},
     "order-flow": {"order_id": "ORDER-2", "customer_id": "C-9", "total_amount": 120.0},
@@ -59,7 +59,7 @@ def test_examples__there_are_some():
 @pytest.mark.django_db
 @pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.name)
 def test_example__publishes_and_runs_to_completion(path):
-    version = definition_publish(source=path.read_text(), format=FORMATS[path.suffix])
+    version = definition_publish(source=path.read_text(), format=format_of_file(path.name))
     key = version.definition.key
     operator = User.objects.create_superuser("operator")
     instance = instance_start(definition_key=key, variables=SAMPLE_VARIABLES.get(key, {}))

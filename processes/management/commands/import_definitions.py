@@ -6,11 +6,9 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from processes.dsl import DefinitionError
+from processes.dsl import DefinitionError, format_of_file
 from processes.errors import InvalidInput
 from processes.services import definition_publish
-
-FORMATS = {".json": "json", ".yaml": "yaml", ".yml": "yaml"}
 
 
 def definition_files(paths: list[str]) -> list[Path]:
@@ -18,7 +16,7 @@ def definition_files(paths: list[str]) -> list[Path]:
     for raw in paths:
         path = Path(raw)
         if path.is_dir():
-            found.extend(sorted(p for p in path.iterdir() if p.suffix in FORMATS))
+            found.extend(sorted(p for p in path.iterdir() if format_of_file(p.name)))
         elif path.is_file():
             found.append(path)
         else:
@@ -35,7 +33,7 @@ class Command(BaseCommand):
     def handle(self, *args, paths: list[str], **options):
         failed = 0
         for path in definition_files(paths):
-            fmt = FORMATS.get(path.suffix)
+            fmt = format_of_file(path.name)
             if fmt is None:
                 self.stderr.write(f"{path}: not a .json, .yaml or .yml file")
                 failed += 1
