@@ -5,6 +5,7 @@ Every task id in a URL goes through `task_get_visible`, so another user's task i
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django.contrib import messages
@@ -57,27 +58,13 @@ def task_detail(request: HttpRequest, task_id: int) -> HttpResponse:
 @login_required
 @require_POST
 def task_claim_view(request: HttpRequest, task_id: int) -> HttpResponse:
-    task = _visible_task(request, task_id)
-    try:
-        task = task_claim(task=task, user=request.user)
-    except Conflict as error:
-        return _after_action(request, task, notice=error.message, status=409)
-    except NotAllowed as error:
-        return _after_action(request, task, notice=error.message, status=403)
-    return _after_action(request, task, done="You claimed this task.")
+    return _task_action(request, task_id, task_claim, done="You claimed this task.")
 
 
 @login_required
 @require_POST
 def task_unclaim_view(request: HttpRequest, task_id: int) -> HttpResponse:
-    task = _visible_task(request, task_id)
-    try:
-        task_unclaim(task=task, user=request.user)
-    except Conflict as error:
-        return _after_action(request, task, notice=error.message, status=409)
-    except NotAllowed as error:
-        return _after_action(request, task, notice=error.message, status=403)
-    return _after_action(request, task, done="The task is back in its group queue.")
+    return _task_action(request, task_id, task_unclaim, done="The task is back in its group queue.")
 
 
 @login_required
@@ -100,6 +87,20 @@ def task_complete_view(request: HttpRequest, task_id: int) -> HttpResponse:
         raise PermissionDenied(capfirst(error.message)) from None
     messages.success(request, f"Completed “{task.name}”.")
     return redirect("inbox")
+
+
+def _task_action(
+    request: HttpRequest, task_id: int, service: Callable[..., Task], *, done: str
+) -> HttpResponse:
+    """Claim or unclaim: call the service, answer with the row (htmx) or the task page."""
+    task = _visible_task(request, task_id)
+    try:
+        task = service(task=task, user=request.user)
+    except Conflict as error:
+        return _after_action(request, task, notice=error.message, status=409)
+    except NotAllowed as error:
+        return _after_action(request, task, notice=error.message, status=403)
+    return _after_action(request, task, done=done)
 
 
 def _visible_task(request: HttpRequest, task_id: int) -> Task:
