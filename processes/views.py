@@ -20,6 +20,8 @@ from processes.errors import Conflict, InvalidInput, NotFound
 from processes.forms import StartForm, VariablesForm
 from processes.models import ProcessInstance, graph_of_version
 from processes.selectors import (
+    definition_get_startable,
+    definition_version_get,
     definitions_startable_by,
     instance_current_steps,
     instance_get_visible,
@@ -52,11 +54,12 @@ def start_list(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def start_form(request: HttpRequest, key: str) -> HttpResponse:
-    definition = definitions_startable_by(user=request.user).filter(key=key).first()
-    if definition is None:
-        raise Http404(f"no process {key!r} you may start")
-    version = definition.versions.order_by("-number").first()
-    declared = graph_of_version(version.pk).variables if version else {}
+    try:
+        definition = definition_get_startable(user=request.user, key=key)
+        version = definition_version_get(definition=definition)
+    except NotFound as error:
+        raise Http404(error.message) from None
+    declared = graph_of_version(version.pk).variables
     data = request.POST if request.method == "POST" else None
     form, variables = StartForm(data), VariablesForm(data, declared=declared)
     if data is not None and form.is_valid() and variables.is_valid():
