@@ -19,6 +19,7 @@ from processes.engine import routing
 from processes.engine.expressions import ExpressionError, render
 from processes.errors import NotFound
 from processes.models import Job, ProcessInstance, Token
+from processes.rows import row_insert, row_lock, row_save, rows_update
 from processes.services.dispatch import jobs_dispatch_on_commit
 from processes.services.history import EventLog
 from processes.services.user_steps import task_open
@@ -37,12 +38,10 @@ def instance_lock(instance_id: str) -> ProcessInstance:
     locks that inserting a row referencing the instance (an event, a token) takes; a plain
     FOR UPDATE would deadlock against a task claim appending its event.
     """
-    try:
-        return ProcessInstance.objects.select_for_update(no_key=True, of=("self",)).get(
-            pk=instance_id
-        )
-    except ProcessInstance.DoesNotExist:
-        raise NotFound(f"no process instance {instance_id!r}") from None
+    instance = row_lock(ProcessInstance, instance_id)
+    if instance is None:
+        raise NotFound(f"no process instance {instance_id!r}")
+    return instance
 
 
 class Change:
@@ -71,7 +70,7 @@ class Change:
             self.kept_job.reschedule(delay_seconds=0, next_attempt=False)
             self.kept_job.save()
             self.kept_job = None
-        self.instance.save(update_fields=INSTANCE_STATE_FIELDS)
+        row_save(self.instance, INSTANCE_STATE_FIELDS)
         self.log.save()
         jobs_dispatch_on_commit(self.job_ids)
 
@@ -166,9 +165,10 @@ def _activate(change: Change, node: Node, arrived_from: str) -> None:
     except ExpressionError as exc:
         _fail_on_expression(change, node, arrived_from, exc)
         return
-    token = Token.objects.create(
+    token = Token(
         instance=instance, node_id=node.id, status=TokenStatus.ACTIVE, arrived_from=arrived_from
     )
+    row_insert(token)
     instance.active_tokens += 1
     if node.type == NodeType.USER:
         try:
@@ -196,7 +196,7 @@ def _activate(change: Change, node: Node, arrived_from: str) -> None:
     keep = change.keep_one_job and change.kept_job is None
     if keep:
         job.lease(token=uuid.uuid4(), grace_seconds=engine_setting("LEASE_GRACE"))
-    job.save(force_insert=True)
+    row_insert(job)
     if keep:
         change.kept_job = job
     else:
@@ -221,9 +221,8 @@ def _fail_on_expression(
 
 
 def _token_end(change: Change, token_id: int, status: TokenStatus) -> None:
-    updated = Token.objects.filter(pk=token_id, status=TokenStatus.ACTIVE).update(
-        status=status, ended_at=timezone.now()
-    )
+    ended = {"status": status, "ended_at": timezone.now()}
+    updated = rows_update(Token, ended, pk=token_id, status=TokenStatus.ACTIVE)
     change.instance.active_tokens -= updated
 
 

@@ -12,6 +12,7 @@ from typing import Any
 from django.db import transaction
 
 from processes.models import Event, ProcessInstance
+from processes.rows import rows_insert
 from processes.statuses import EventType
 
 
@@ -35,7 +36,7 @@ class EventLog:
     def save(self) -> None:
         if self._events:
             events, self._events = self._events, []
-            Event.objects.bulk_create(events)
+            rows_insert(events)
             transaction.on_commit(lambda: _log(events))
 
 

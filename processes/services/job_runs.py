@@ -24,6 +24,7 @@ from processes.engine.retries import catch_target, retry_delay
 from processes.metrics import record_service_step
 from processes.models import Job
 from processes.registry import ServiceContext, get_service
+from processes.rows import row_save, rows_update
 from processes.services.advance import (
     Change,
     instance_fail_at,
@@ -36,6 +37,7 @@ from processes.statuses import EventType, InstanceStatus, JobStatus, TokenStatus
 from processes.timeouts import StepTimeout, deadline
 
 logger = logging.getLogger(__name__)
+SUCCESS_FIELDS = ("status", "result", "finished_at", "lease_token")  # what `Job.succeed` sets
 
 
 class InvalidResult(TypeError):
@@ -46,6 +48,7 @@ class InvalidResult(TypeError):
 class Lease:
     job_id: int
     token: uuid.UUID
+    token_id: int  # the instance's token at the job's step
     instance_id: str
     context: ServiceContext
     service: str
@@ -152,7 +155,7 @@ def job_lease(*, job_id: int) -> Lease | None:
         ):
             return None
         job.lease(token=uuid.uuid4(), grace_seconds=engine_setting("LEASE_GRACE"))
-        job.save(update_fields=("status", "lease_token", "started_at", "lease_expires_at"))
+        row_save(job, ("status", "lease_token", "started_at", "lease_expires_at"))
     return _lease_of(job, job.instance)
 
 
@@ -160,6 +163,7 @@ def _lease_of(job: Job, instance) -> Lease:
     return Lease(
         job_id=job.pk,
         token=job.lease_token,
+        token_id=job.token_id,
         instance_id=instance.pk,
         service=job.service,
         timeout_seconds=job.timeout_seconds,
@@ -184,7 +188,7 @@ class SuccessReport:
 def job_report_success(
     *, lease: Lease, result: dict[str, Any], keep_next: bool = False
 ) -> SuccessReport:
-    """Record the result and move the instance on. Locks the instance row, then reads the job.
+    """Record the result and move the instance on. Locks the instance row, then the job's.
 
     An instance that is not running (suspended, failed) keeps the result on the job and
     applies it when it runs again. A lease that is no longer current changes nothing. With
@@ -192,25 +196,42 @@ def job_report_success(
     """
     with transaction.atomic():
         instance = instance_lock(lease.instance_id)
-        job = _leased_job(lease)
-        if job is None:
+        if not _job_succeed(lease, result):
             return SuccessReport(accepted=False)
-        job.succeed(result=result)
-        job.save(update_fields=("status", "result", "finished_at", "lease_token"))
         if instance.status != InstanceStatus.RUNNING:
             return SuccessReport(accepted=True)
         change = Change(instance, keep_one_job=keep_next)
+        context = lease.context
         step_complete(
             change,
-            token_id=job.token_id,
-            node_id=job.step_id,
+            token_id=lease.token_id,
+            node_id=context.step_id,
             result=result,
-            job_id=job.pk,
-            attempt=job.attempt,
+            job_id=lease.job_id,
+            attempt=context.attempt,
         )
         change.finish()
     kept = change.kept_job
     return SuccessReport(accepted=True, next_lease=_lease_of(kept, instance) if kept else None)
+
+
+def _job_succeed(lease: Lease, result: dict[str, Any]) -> bool:
+    """The job's `succeed` transition, saved only if `lease` is still the job's current one.
+
+    One compare-and-set UPDATE instead of reading the row first: this runs once per step.
+    """
+    job = Job(pk=lease.job_id, status=JobStatus.RUNNING, lease_token=lease.token)
+    job.succeed(result=result)
+    saved = rows_update(
+        Job,
+        {field: getattr(job, field) for field in SUCCESS_FIELDS},
+        pk=lease.job_id,
+        status=JobStatus.RUNNING,
+        lease_token=lease.token,
+    )
+    if not saved:
+        logger.info("job %s: outcome of a lease that is no longer current ignored", lease.job_id)
+    return bool(saved)
 
 
 def job_report_failure(*, lease: Lease, error: str, message: str, traceback: str) -> str | None:
@@ -290,6 +311,7 @@ def job_lease_expire(*, job_id: int, instance_id: str) -> None:
         lease = Lease(
             job_id=job.pk,
             token=job.lease_token,
+            token_id=job.token_id,
             instance_id=instance.pk,
             context=None,  # type: ignore[arg-type] - not needed to report
             service=job.service,

@@ -1,0 +1,131 @@
+"""The statements the engine runs on every step, with their SQL built once per process.
+
+Compiling a statement through the ORM costs a worker more CPU than PostgreSQL spends on
+running it (profile in bench/README.md), and a step locks one row and writes six. These
+functions build each statement's SQL once from the model's metadata and pass every value
+through its field's own `get_db_prep_save`, as the ORM does, so they follow the schema and
+run on PostgreSQL and SQLite alike. No signals are sent (none are connected to the models
+written here).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from functools import cache
+from typing import Any, TypeVar
+
+from django.db import connection
+from django.db.models import Field, Model
+
+M = TypeVar("M", bound=Model)
+BATCH = 200  # rows per INSERT: far below the bound-parameter limits of both databases
+
+
+def row_lock(model: type[M], pk: Any) -> M | None:
+    """The row `pk`, locked until the transaction ends (None: there is no such row).
+
+    FOR NO KEY UPDATE where the database has it. SQLite has no row locks; its transactions
+    take the database's write lock up front (see config.settings).
+    """
+    found = list(model._base_manager.raw(_lock_sql(model), [pk]))
+    return found[0] if found else None
+
+
+def row_insert(obj: Model) -> None:
+    """INSERT `obj` and set its primary key."""
+    model = type(obj)
+    fields = _insert_fields(model)
+    returning = connection.features.can_return_columns_from_insert
+    with connection.cursor() as cursor:
+        cursor.execute(_insert_sql(model, 1, returning), _insert_params(obj, fields))
+        if returning:
+            obj.pk = cursor.fetchone()[0]
+        else:
+            obj.pk = connection.ops.last_insert_id(cursor, model._meta.db_table, "")
+    obj._state.adding, obj._state.db = False, connection.alias
+
+
+def rows_insert(objs: Sequence[Model]) -> None:
+    """INSERT rows of one model, up to BATCH per statement; their primary keys stay unset."""
+    if not objs:
+        return
+    model = type(objs[0])
+    fields = _insert_fields(model)
+    with connection.cursor() as cursor:
+        for start in range(0, len(objs), BATCH):
+            batch = objs[start : start + BATCH]
+            params = [value for obj in batch for value in _insert_params(obj, fields)]
+            cursor.execute(_insert_sql(model, len(batch), returning=False), params)
+
+
+def row_save(obj: Model, fields: Iterable[str]) -> None:
+    """UPDATE the named fields of `obj`'s row (as `save(update_fields=...)` without signals)."""
+    names = tuple(fields)
+    model = type(obj)
+    values = {name: model._meta.get_field(name).pre_save(obj, False) for name in names}
+    rows_update(model, values, pk=obj.pk)
+
+
+def rows_update(model: type[Model], values: dict[str, Any], **where: Any) -> int:
+    """UPDATE the rows whose fields equal `where` (a compare-and-set); returns how many."""
+    if None in where.values():
+        raise ValueError("a condition `= NULL` matches no row")
+    meta = model._meta
+    set_names, where_names = tuple(values), tuple(where)
+    params = [
+        meta.get_field(name).get_db_prep_save(value, connection) for name, value in values.items()
+    ]
+    params += [
+        _where_field(model, name).get_db_prep_value(value, connection, prepared=False)
+        for name, value in where.items()
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(_update_sql(model, set_names, where_names), params)
+        return cursor.rowcount
+
+
+def _insert_params(obj: Model, fields: tuple[Field, ...]) -> list[Any]:
+    return [field.get_db_prep_save(field.pre_save(obj, True), connection) for field in fields]
+
+
+@cache
+def _lock_sql(model: type[Model]) -> str:
+    quote, features = connection.ops.quote_name, connection.features
+    table, pk = quote(model._meta.db_table), quote(model._meta.pk.column)
+    sql = f"SELECT * FROM {table} WHERE {pk} = %s"  # noqa: S608 - names from the model
+    if features.has_select_for_update:
+        sql += " " + connection.ops.for_update_sql(no_key=features.has_select_for_no_key_update)
+    return sql
+
+
+@cache
+def _insert_fields(model: type[Model]) -> tuple[Field, ...]:
+    return tuple(field for field in model._meta.concrete_fields if not field.primary_key)
+
+
+@cache
+def _insert_sql(model: type[Model], rows: int, returning: bool) -> str:
+    quote = connection.ops.quote_name
+    fields = _insert_fields(model)
+    table, columns = quote(model._meta.db_table), ", ".join(quote(f.column) for f in fields)
+    row = "(" + ", ".join(["%s"] * len(fields)) + ")"
+    sql = f"INSERT INTO {table} ({columns}) VALUES {', '.join([row] * rows)}"  # noqa: S608
+    if returning:
+        sql += f" RETURNING {quote(model._meta.pk.column)}"
+    return sql
+
+
+@cache
+def _update_sql(model: type[Model], set_names: tuple[str, ...], where_names: tuple[str, ...]):
+    """Names come from the model's metadata, never from input; values are bound."""
+    quote = connection.ops.quote_name
+    meta = model._meta
+    assignments = ", ".join(f"{quote(meta.get_field(name).column)} = %s" for name in set_names)
+    conditions = " AND ".join(
+        f"{quote(_where_field(model, name).column)} = %s" for name in where_names
+    )
+    return f"UPDATE {quote(meta.db_table)} SET {assignments} WHERE {conditions}"  # noqa: S608
+
+
+def _where_field(model: type[Model], name: str) -> Field:
+    return model._meta.pk if name == "pk" else model._meta.get_field(name)
