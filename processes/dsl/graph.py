@@ -132,6 +132,10 @@ class Graph:
         node = self.nodes[node_id]
         return node.type == NodeType.PARALLEL and len(self.predecessors(node_id)) > 1
 
+    @cached_property
+    def has_joins(self) -> bool:
+        return any(self.is_join(node_id) for node_id in self.nodes)
+
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON data; variables and form fields as [name, value] pairs, because
         PostgreSQL's jsonb re-sorts object keys and their order is what people see."""

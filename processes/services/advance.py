@@ -258,12 +258,12 @@ def _settle(change: Change) -> None:
     instance = change.instance
     if instance.status != InstanceStatus.RUNNING or instance.active_tokens > 0:
         return
-    stuck = (
+    stuck = change.graph.has_joins and (
         Token.objects.filter(instance=instance, status=TokenStatus.WAITING)
         .values_list("node_id", flat=True)
         .first()
     )
-    if stuck is not None:
+    if stuck:
         message = "branches wait at a join that no other branch can reach any more"
         instance.fail(error={"step_id": stuck, "error": DEADLOCK, "message": message})
         change.log.add(EventType.WORKFLOW_FAILED, stuck, error=DEADLOCK, message=message)

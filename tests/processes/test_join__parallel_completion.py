@@ -88,3 +88,31 @@ def test_join__fifty_instances_ten_branches_four_workers(workers):
         assert instance.events.filter(type="TASK_COMPLETED", step_id="after").count() == 1
         assert len(fresh(instance).variables) == 11
     assert not Token.objects.filter(status=TokenStatus.WAITING).exists()
+
+
+@pytest.mark.django_db
+def test_join__a_branch_that_bypasses_it_leaves_a_deadlock_failure():
+    publish(
+        "bypass",
+        [
+            {"id": "split", "type": "parallel_gateway", "next": ["a", "check"]},
+            service_step("a", "test.mark", next=["join"]),
+            {
+                "id": "check",
+                "type": "exclusive_gateway",
+                "config": {
+                    "conditions": [{"expression": "${skip}", "next": "end"}],
+                    "default": "join",
+                },
+            },
+            {"id": "join", "type": "parallel_gateway", "next": ["end"]},
+            {"id": "end", "type": "end"},
+        ],
+    )
+    instance = instance_start(definition_key="bypass", variables={"skip": True})
+    run_due_jobs()
+    instance = fresh(instance)
+    assert instance.status == "failed"
+    assert instance.error["error"] == "Deadlock"
+    assert instance.error["step_id"] == "join"
+    assert event_types(instance)[-1] == "WORKFLOW_FAILED"
