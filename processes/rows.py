@@ -21,14 +21,19 @@ M = TypeVar("M", bound=Model)
 BATCH = 200  # rows per INSERT: far below the bound-parameter limits of both databases
 
 
-def row_lock(model: type[M], pk: Any) -> M | None:
-    """The row `pk`, locked until the transaction ends (None: there is no such row).
+def row_get(model: type[M], pk: Any) -> M | None:
+    """The row `pk` (None: there is no such row)."""
+    return _first(model, _select_sql(model, lock=None), pk)
+
+
+def row_lock(model: type[M], pk: Any, *, skip_locked: bool = False) -> M | None:
+    """The row `pk`, locked until the transaction ends (None: no such row, or it is locked
+    by another transaction and `skip_locked`).
 
     FOR NO KEY UPDATE where the database has it. SQLite has no row locks; its transactions
     take the database's write lock up front (see config.settings).
     """
-    found = list(model._base_manager.raw(_lock_sql(model), [pk]))
-    return found[0] if found else None
+    return _first(model, _select_sql(model, lock="skip_locked" if skip_locked else "wait"), pk)
 
 
 def row_insert(obj: Model) -> None:
@@ -88,13 +93,21 @@ def _insert_params(obj: Model, fields: tuple[Field, ...]) -> list[Any]:
     return [field.get_db_prep_save(field.pre_save(obj, True), connection) for field in fields]
 
 
+def _first(model: type[M], sql: str, pk: Any) -> M | None:
+    found = list(model._base_manager.raw(sql, [pk]))
+    return found[0] if found else None
+
+
 @cache
-def _lock_sql(model: type[Model]) -> str:
+def _select_sql(model: type[Model], *, lock: str | None) -> str:
     quote, features = connection.ops.quote_name, connection.features
     table, pk = quote(model._meta.db_table), quote(model._meta.pk.column)
     sql = f"SELECT * FROM {table} WHERE {pk} = %s"  # noqa: S608 - names from the model
-    if features.has_select_for_update:
-        sql += " " + connection.ops.for_update_sql(no_key=features.has_select_for_no_key_update)
+    if lock is not None and features.has_select_for_update:
+        sql += " " + connection.ops.for_update_sql(
+            no_key=features.has_select_for_no_key_update,
+            skip_locked=lock == "skip_locked" and features.has_select_for_update_skip_locked,
+        )
     return sql
 
 

@@ -22,9 +22,9 @@ from processes.dsl.graph import TIMEOUT_ERROR
 from processes.engine.kinds import kind_of
 from processes.engine.retries import catch_target, retry_delay
 from processes.metrics import record_service_step
-from processes.models import Job
+from processes.models import Job, ProcessInstance
 from processes.registry import ServiceContext, get_service
-from processes.rows import row_save, rows_update
+from processes.rows import row_get, row_lock, row_save, rows_update
 from processes.services.advance import (
     Change,
     instance_fail_at,
@@ -141,22 +141,15 @@ def job_lease(*, job_id: int) -> Lease | None:
     Locks the job row with SKIP LOCKED: a row another worker holds is being leased already.
     """
     with transaction.atomic():
-        job = (
-            Job.objects.select_for_update(skip_locked=True, of=("self",))
-            .select_related("instance")
-            .filter(pk=job_id)
-            .first()
-        )
-        if (
-            job is None
-            or job.status != JobStatus.SCHEDULED
-            or job.due_at > timezone.now()
-            or job.instance.status != InstanceStatus.RUNNING
-        ):
+        job = row_lock(Job, job_id, skip_locked=True)
+        if job is None or job.status != JobStatus.SCHEDULED or job.due_at > timezone.now():
+            return None
+        instance = row_get(ProcessInstance, job.instance_id)
+        if instance.status != InstanceStatus.RUNNING:
             return None
         job.lease(token=uuid.uuid4(), grace_seconds=engine_setting("LEASE_GRACE"))
         row_save(job, ("status", "lease_token", "started_at", "lease_expires_at"))
-    return _lease_of(job, job.instance)
+    return _lease_of(job, instance)
 
 
 def _lease_of(job: Job, instance) -> Lease:

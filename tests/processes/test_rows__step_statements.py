@@ -3,13 +3,22 @@
 import threading
 import uuid
 from datetime import timedelta
+from functools import partial
 
 import pytest
 from django.db import OperationalError, connection, connections, transaction
 from django.utils import timezone
 
 from processes.models import Event, Job, ProcessInstance, Token
-from processes.rows import BATCH, row_insert, row_lock, row_save, rows_insert, rows_update
+from processes.rows import (
+    BATCH,
+    row_get,
+    row_insert,
+    row_lock,
+    row_save,
+    rows_insert,
+    rows_update,
+)
 from processes.services import instance_start
 from processes.statuses import JobStatus, TokenStatus
 from tests.support.definitions import publish, service_step
@@ -90,38 +99,66 @@ def test_row_save__writes_only_the_named_fields_and_touches_auto_now(instance):
     assert stored.updated_at > earlier
 
 
+def _while_locked_elsewhere(instance_id: str, probe):
+    """Run `probe` in this thread while another connection holds the instance's row lock."""
+    locked, probed = threading.Event(), threading.Event()
+
+    def other_transaction():
+        try:
+            with transaction.atomic():
+                row_lock(ProcessInstance, instance_id)
+                locked.set()
+                probed.wait(10)
+        finally:
+            connections.close_all()
+
+    thread = threading.Thread(target=other_transaction)
+    thread.start()
+    locked.wait(10)
+    try:
+        with transaction.atomic():
+            return probe()
+    finally:
+        probed.set()
+        thread.join(10)
+
+
 @pytest.mark.django_db(transaction=True)
 def test_row_lock__holds_the_row_until_the_transaction_ends():
     publish("rows", [service_step("a", "test.mark")])
     instance = instance_start(definition_key="rows", variables={})
-    outcome = {}
-    locked, checked = threading.Event(), threading.Event()
 
-    def other_transaction():
-        locked.wait(10)
-        try:
-            with transaction.atomic(), connection.cursor() as cursor:
-                cursor.execute(
-                    "SELECT id FROM processes_processinstance WHERE id = %s "
-                    "FOR NO KEY UPDATE NOWAIT",
-                    [instance.pk],
-                )
-            outcome["other"] = "got the lock"
-        except OperationalError:
-            outcome["other"] = "refused"
-        finally:
-            connections.close_all()
-            checked.set()
+    def try_without_waiting():
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT id FROM processes_processinstance WHERE id = %s FOR NO KEY UPDATE NOWAIT",
+                [instance.pk],
+            )
 
-    thread = threading.Thread(target=other_transaction)
-    thread.start()
+    with pytest.raises(OperationalError, match="could not obtain lock"):
+        _while_locked_elsewhere(instance.pk, try_without_waiting)
     with transaction.atomic():
         row = row_lock(ProcessInstance, instance.pk)
-        locked.set()
-        checked.wait(10)
-    thread.join(10)
     assert row is not None and row.status == "running" and row.variables == {}
-    assert outcome["other"] == "refused"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_row_lock__skip_locked_passes_over_a_row_another_transaction_holds():
+    publish("rows", [service_step("a", "test.mark")])
+    instance = instance_start(definition_key="rows", variables={})
+    probe = partial(row_lock, ProcessInstance, instance.pk, skip_locked=True)
+    assert _while_locked_elsewhere(instance.pk, probe) is None
+    with transaction.atomic():
+        assert probe().pk == instance.pk
+
+
+@pytest.mark.django_db(transaction=True)
+def test_row_get__reads_without_locking():
+    publish("rows", [service_step("a", "test.mark")])
+    instance = instance_start(definition_key="rows", variables={})
+    row = _while_locked_elsewhere(instance.pk, partial(row_get, ProcessInstance, instance.pk))
+    assert row.pk == instance.pk and row.business_key == instance.business_key
+    assert row_get(ProcessInstance, "no-such-instance") is None
 
 
 def test_row_lock__of_an_unknown_key_is_none(db):
