@@ -12,6 +12,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.core.validators import RegexValidator
 from django.db import models
+from django.db.models import Q
 from django.utils import timezone
 from django_fsm import FSMField, FSMModelMixin, transition
 
@@ -173,7 +174,10 @@ class ProcessInstance(FSMModelMixin, models.Model):
 class Token(models.Model):
     """Where the instance is: one row per visit of a step that waits (or a join arrival)."""
 
-    instance = models.ForeignKey(ProcessInstance, on_delete=models.CASCADE, related_name="tokens")
+    # Indexed by token_instance_status, whose first column it is.
+    instance = models.ForeignKey(
+        ProcessInstance, on_delete=models.CASCADE, related_name="tokens", db_index=False
+    )
     node_id = models.CharField(max_length=200)
     status = models.CharField(max_length=16, choices=TokenStatus.choices)
     arrived_from = models.CharField(max_length=200, blank=True)
@@ -195,7 +199,10 @@ class Job(FSMModelMixin, models.Model):
     the current lease may report its outcome, so a duplicate or late delivery does nothing.
     """
 
-    instance = models.ForeignKey(ProcessInstance, on_delete=models.CASCADE, related_name="jobs")
+    # Indexed by job_instance: db_index would add a second, LIKE-pattern index on the key.
+    instance = models.ForeignKey(
+        ProcessInstance, on_delete=models.CASCADE, related_name="jobs", db_index=False
+    )
     token = models.OneToOneField(Token, on_delete=models.CASCADE, related_name="job")
     step_id = models.CharField(max_length=200)
     service = models.CharField(max_length=200)
@@ -218,9 +225,17 @@ class Job(FSMModelMixin, models.Model):
 
     class Meta:
         ordering = ("id",)
+        # Partial: a finished job leaves them, so completing a step updates no index of
+        # these, and they stay as small as the work in flight.
         indexes = (
-            models.Index(fields=("status", "due_at"), name="job_status_due"),
-            models.Index(fields=("status", "lease_expires_at"), name="job_status_lease"),
+            models.Index(fields=("instance",), name="job_instance"),
+            models.Index(fields=("due_at",), condition=Q(status="scheduled"), name="job_due"),
+            models.Index(
+                fields=("lease_expires_at",), condition=Q(status="running"), name="job_leased"
+            ),
+            models.Index(
+                fields=("-finished_at",), condition=Q(status="failed"), name="job_failed_recent"
+            ),
         )
 
     def __str__(self) -> str:
@@ -269,18 +284,29 @@ class Job(FSMModelMixin, models.Model):
 class Event(models.Model):
     """The history: appended in the same transaction as the change it records."""
 
-    instance = models.ForeignKey(ProcessInstance, on_delete=models.CASCADE, related_name="events")
+    # Indexed by event_instance_order, whose first column it is.
+    instance = models.ForeignKey(
+        ProcessInstance, on_delete=models.CASCADE, related_name="events", db_index=False
+    )
     type = models.CharField(max_length=32, choices=EventType.choices)
     step_id = models.CharField(max_length=200, blank=True)
     actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_index=False,  # most events have no actor: event_actor holds only those that do
     )
     payload = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
         ordering = ("id",)
-        indexes = (models.Index(fields=("instance", "id"), name="event_instance_order"),)
+        indexes = (
+            models.Index(fields=("instance", "id"), name="event_instance_order"),
+            models.Index(fields=("actor",), condition=Q(actor__isnull=False), name="event_actor"),
+        )
 
     def __str__(self) -> str:
         return f"{self.type} {self.step_id}"
