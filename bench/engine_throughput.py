@@ -3,11 +3,14 @@
     .venv/bin/python bench/engine_throughput.py [--instances 1000] [--workers 2] [--tasks 500]
 
 1. start -> 3 no-op service steps -> end, N instances started while W worker processes
-   (Celery prefork) run them: instances/s, service steps/s, p50/p95 start-to-completion.
-2. SQL queries per service step, counted on the same code path run in this process.
+   (Celery prefork) run them: instances/s, service steps/s, p50/p95 start-to-completion,
+   and the CPU the workers, PostgreSQL and Redis used per step meanwhile.
+2. The same step path run in this process: SQL statements per step, time per step, and a
+   profile of where that time goes.
 3. start -> user step -> end: human tasks completed per second through `task_complete`.
 
-It uses its own database (flowdesk_bench, recreated) and Redis database 14.
+It uses its own database (flowdesk_bench, recreated) and Redis database 14; BENCH_DATABASE
+and BENCH_REDIS_DB name others (the test suite's smoke run of this script does).
 """
 
 from __future__ import annotations
@@ -23,12 +26,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 from bench.support import percentile, recreate_database  # noqa: E402
+from bench.where_time_goes import CpuMeter, print_cpu, profile_steps  # noqa: E402
 
+DATABASE = os.environ.get("BENCH_DATABASE", "flowdesk_bench")
 BENCH_ENV = {
     "DJANGO_SETTINGS_MODULE": "config.settings",
     "SECRET_KEY": "bench-only",
-    "DATABASE_URL": "postgres://postgres@127.0.0.1:5432/flowdesk_bench",
-    "CELERY_BROKER_URL": "redis://127.0.0.1:6379/14",
+    "DATABASE_URL": f"postgres://postgres@127.0.0.1:5432/{DATABASE}",
+    "CELERY_BROKER_URL": f"redis://127.0.0.1:6379/{os.environ.get('BENCH_REDIS_DB', '14')}",
     "SERVICE_MODULES": "processes.demo_services,bench.services",
     "FLOWDESK_LEASE_GRACE": "30",
     "LOG_LEVEL": "WARNING",
@@ -85,8 +90,13 @@ def service_flow(instances: int, workers: int, pool: str, paced: int) -> None:
         instance_start(definition_key="bench-three-steps", business_key=f"B-{n}")
     start_rate = instances / (time.perf_counter() - began)
     procs = start_workers(workers, pool)
+    meter = CpuMeter([proc.pid for proc in procs])
     try:
+        while not Job.objects.exclude(status="scheduled").exists():  # the workers are up
+            time.sleep(0.01)
+        meter.start()
         wait_completed(instances, time.perf_counter())
+        cpu_used, cpu_seconds = meter.stop()
         window = Job.objects.aggregate(a=Min("started_at"), b=Max("finished_at"))
         seconds = (window["b"] - window["a"]).total_seconds()
         steps = Job.objects.filter(status="succeeded").count()
@@ -94,6 +104,7 @@ def service_flow(instances: int, workers: int, pool: str, paced: int) -> None:
         print(f"  starting:      {start_rate:8.1f} instances/s (instance_start, one process)")
         print(f"  instances/s:   {instances / seconds:8.1f} (queue drained by the workers)")
         print(f"  steps/s:       {steps / seconds:8.1f}")
+        print_cpu(cpu_used, cpu_seconds, steps)
 
         first_paced = ProcessInstance.objects.count()
         for n in range(paced):
@@ -115,26 +126,38 @@ def service_flow(instances: int, workers: int, pool: str, paced: int) -> None:
     print(f"  latency p95:   {percentile(latencies, 95) * 1000:8.1f} ms ({paced} paced starts)")
 
 
-def queries_per_step(samples: int = 20) -> None:
+def step_path(samples: int = 150) -> None:
+    """The workers' code path for the same flow, run in this process."""
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
     from processes.models import Job
     from processes.services import instance_start, job_run
 
-    with CaptureQueriesContext(connection) as start_queries:
+    def start_instances() -> None:
         for _ in range(samples):
             instance_start(definition_key="bench-three-steps")
-    done_before = Job.objects.filter(status="succeeded").count()
-    queries = 0
-    while ids := list(Job.objects.filter(status="scheduled").values_list("id", flat=True)):
-        for job_id in ids:
-            with CaptureQueriesContext(connection) as step_queries:
-                job_run(job_id=job_id)
-            queries += len(step_queries)
-    steps = Job.objects.filter(status="succeeded").count() - done_before
+
+    def run_scheduled(queries: list[int] | None = None) -> int:
+        done_before = Job.objects.filter(status="succeeded").count()
+        while ids := list(Job.objects.filter(status="scheduled").values_list("id", flat=True)):
+            for job_id in ids:
+                if queries is None:
+                    job_run(job_id=job_id)
+                    continue
+                with CaptureQueriesContext(connection) as captured:
+                    job_run(job_id=job_id)
+                queries.append(len(captured))
+        return Job.objects.filter(status="succeeded").count() - done_before
+
+    with CaptureQueriesContext(connection) as start_queries:
+        start_instances()
+    step_queries: list[int] = []
+    steps = run_scheduled(step_queries)
+    print(f"step path: {samples} instances' steps run in this process (job_run, as a worker)")
     print(f"  SQL per start: {len(start_queries) / samples:8.1f} statements (incl. BEGIN/COMMIT)")
-    print(f"  SQL per step:  {queries / steps:8.1f} statements (incl. BEGIN/COMMIT)")
+    print(f"  SQL per step:  {sum(step_queries) / steps:8.1f} statements (incl. BEGIN/COMMIT)")
+    profile_steps(start_instances, run_scheduled)
 
 
 def human_flow(tasks: int) -> None:
@@ -196,7 +219,7 @@ def main() -> None:
     parser.add_argument("--pool", choices=("prefork", "solo"), default="prefork")
     args = parser.parse_args()
 
-    recreate_database("flowdesk_bench")
+    recreate_database(DATABASE)
     import django
 
     django.setup()
@@ -209,7 +232,7 @@ def main() -> None:
     publish_definitions()
     machine_baseline()
     service_flow(args.instances, args.workers, args.pool, args.paced)
-    queries_per_step()
+    step_path()
     human_flow(args.tasks)
 
 

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import psycopg
+from psycopg import sql
 
 
 def recreate_database(name: str) -> None:
     """Drop and create `name` on the local PostgreSQL: each bench starts from nothing."""
     with psycopg.connect("postgresql://postgres@127.0.0.1:5432/postgres", autocommit=True) as c:
-        c.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-        c.execute(f"CREATE DATABASE {name}")
+        c.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+        c.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
 
 
 def percentile(values: list[float], pct: float) -> float:
