@@ -248,6 +248,8 @@ class Job(FSMModelMixin, models.Model):
         self.started_at = now
         self.lease_expires_at = now + timedelta(seconds=self.timeout_seconds + grace_seconds)
 
+    SUCCESS_FIELDS = ("status", "result", "finished_at", "lease_token")  # what succeed sets
+
     @transition(field=status, source=JobStatus.RUNNING, target=JobStatus.SUCCEEDED)
     def succeed(self, *, result: dict) -> None:
         self.result = result

@@ -15,10 +15,12 @@ from functools import cache
 from typing import Any, TypeVar
 
 from django.db import connection
-from django.db.models import Field, Model
+from django.db.models import Field, GeneratedField, Model
+from django.db.models.fields import NOT_PROVIDED, AutoFieldMixin
+from django.db.transaction import TransactionManagementError
 
 M = TypeVar("M", bound=Model)
-BATCH = 200  # rows per INSERT: far below the bound-parameter limits of both databases
+MAX_PARAMS = 65_535  # bound parameters per statement in PostgreSQL's protocol
 
 
 def row_get(model: type[M], pk: Any) -> M | None:
@@ -33,6 +35,8 @@ def row_lock(model: type[M], pk: Any, *, skip_locked: bool = False) -> M | None:
     FOR NO KEY UPDATE where the database has it. SQLite has no row locks; its transactions
     take the database's write lock up front (see config.settings).
     """
+    if not connection.in_atomic_block:
+        raise TransactionManagementError("a row lock outside a transaction ends at once")
     return _first(model, _select_sql(model, lock="skip_locked" if skip_locked else "wait"), pk)
 
 
@@ -46,19 +50,25 @@ def row_insert(obj: Model) -> None:
         if returning:
             obj.pk = cursor.fetchone()[0]
         else:
-            obj.pk = connection.ops.last_insert_id(cursor, model._meta.db_table, "")
+            obj.pk = connection.ops.last_insert_id(
+                cursor, model._meta.db_table, model._meta.pk.column
+            )
     obj._state.adding, obj._state.db = False, connection.alias
 
 
 def rows_insert(objs: Sequence[Model]) -> None:
-    """INSERT rows of one model, up to BATCH per statement; their primary keys stay unset."""
+    """INSERT rows of one model, as many per statement as the database binds parameters for.
+
+    Their primary keys stay unset: these rows are written once and never saved again.
+    """
     if not objs:
         return
     model = type(objs[0])
     fields = _insert_fields(model)
+    size = min(connection.ops.bulk_batch_size(fields, objs), MAX_PARAMS // len(fields))
     with connection.cursor() as cursor:
-        for start in range(0, len(objs), BATCH):
-            batch = objs[start : start + BATCH]
+        for start in range(0, len(objs), size):
+            batch = objs[start : start + size]
             params = [value for obj in batch for value in _insert_params(obj, fields)]
             cursor.execute(_insert_sql(model, len(batch), returning=False), params)
 
@@ -94,7 +104,7 @@ def _insert_params(obj: Model, fields: tuple[Field, ...]) -> list[Any]:
 
 
 def _first(model: type[M], sql: str, pk: Any) -> M | None:
-    found = list(model._base_manager.raw(sql, [pk]))
+    found = list(model._base_manager.raw(sql, [pk], using=connection.alias))
     return found[0] if found else None
 
 
@@ -113,7 +123,15 @@ def _select_sql(model: type[Model], *, lock: str | None) -> str:
 
 @cache
 def _insert_fields(model: type[Model]) -> tuple[Field, ...]:
-    return tuple(field for field in model._meta.concrete_fields if not field.primary_key)
+    """Every column but the auto-increment key; refuses models these statements can't write."""
+    meta = model._meta
+    if not isinstance(meta.pk, AutoFieldMixin) or meta.parents:
+        raise TypeError(f"{meta.label}: only models with an auto-increment key, no parents")
+    fields = tuple(field for field in meta.concrete_fields if not field.primary_key)
+    for field in fields:
+        if isinstance(field, GeneratedField) or field.db_default is not NOT_PROVIDED:
+            raise TypeError(f"{meta.label}.{field.name}: the database computes it")
+    return fields
 
 
 @cache

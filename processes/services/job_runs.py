@@ -37,7 +37,6 @@ from processes.statuses import EventType, InstanceStatus, JobStatus, TokenStatus
 from processes.timeouts import StepTimeout, deadline
 
 logger = logging.getLogger(__name__)
-SUCCESS_FIELDS = ("status", "result", "finished_at", "lease_token")  # what `Job.succeed` sets
 
 
 class InvalidResult(TypeError):
@@ -145,7 +144,7 @@ def job_lease(*, job_id: int) -> Lease | None:
         if job is None or job.status != JobStatus.SCHEDULED or job.due_at > timezone.now():
             return None
         instance = row_get(ProcessInstance, job.instance_id)
-        if instance.status != InstanceStatus.RUNNING:
+        if instance is None or instance.status != InstanceStatus.RUNNING:
             return None
         job.lease(token=uuid.uuid4(), grace_seconds=engine_setting("LEASE_GRACE"))
         row_save(job, ("status", "lease_token", "started_at", "lease_expires_at"))
@@ -217,7 +216,7 @@ def _job_succeed(lease: Lease, result: dict[str, Any]) -> bool:
     job.succeed(result=result)
     saved = rows_update(
         Job,
-        {field: getattr(job, field) for field in SUCCESS_FIELDS},
+        {field: getattr(job, field) for field in Job.SUCCESS_FIELDS},
         pk=lease.job_id,
         status=JobStatus.RUNNING,
         lease_token=lease.token,

@@ -7,11 +7,12 @@ from functools import partial
 
 import pytest
 from django.db import OperationalError, connection, connections, transaction
+from django.db.transaction import TransactionManagementError
 from django.utils import timezone
 
 from processes.models import Event, Job, ProcessInstance, Token
 from processes.rows import (
-    BATCH,
+    MAX_PARAMS,
     row_get,
     row_insert,
     row_lock,
@@ -57,14 +58,15 @@ def test_row_insert__sets_the_key_and_stores_every_field_as_the_orm_reads_it(ins
 
 def test_rows_insert__writes_more_rows_than_one_statement_holds_in_their_order(instance):
     before = Event.objects.filter(instance=instance).count()
+    count = MAX_PARAMS // 6 + 7  # an event binds 6 values
     events = [
         Event(instance=instance, type="TASK_COMPLETED", step_id=f"s{n}", payload={"n": n})
-        for n in range(BATCH * 2 + 7)
+        for n in range(count)
     ]
     rows_insert(events)
     stored = list(Event.objects.filter(instance=instance).order_by("id")[before:])
-    assert [event.payload["n"] for event in stored] == list(range(BATCH * 2 + 7))
-    assert stored[-1].step_id == f"s{BATCH * 2 + 6}"
+    assert [event.payload["n"] for event in stored] == list(range(count))
+    assert stored[-1].step_id == f"s{count - 1}"
 
 
 def test_rows_update__is_a_compare_and_set(instance):
@@ -79,6 +81,19 @@ def test_rows_update__is_a_compare_and_set(instance):
 
     stored = Job.objects.get(pk=job.pk)
     assert (stored.status, stored.result, stored.lease_token) == ("succeeded", {"ok": True}, None)
+
+
+def test_rows_insert__refuses_a_model_whose_key_it_cannot_return():
+    from processes.models import WorkerHeartbeat  # its key is the hostname, not a sequence
+
+    with pytest.raises(TypeError, match="auto-increment key"):
+        rows_insert([WorkerHeartbeat(hostname="w1")])
+
+
+@pytest.mark.django_db(transaction=True)
+def test_row_lock__outside_a_transaction_is_refused():
+    with pytest.raises(TransactionManagementError):
+        row_lock(ProcessInstance, "any")
 
 
 def test_rows_update__refuses_a_condition_on_null():
