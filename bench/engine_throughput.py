@@ -92,8 +92,11 @@ def service_flow(instances: int, workers: int, pool: str, paced: int) -> None:
     procs = start_workers(workers, pool)
     meter = CpuMeter([proc.pid for proc in procs])
     try:
+        booting = time.perf_counter()
         while not Job.objects.exclude(status="scheduled").exists():  # the workers are up
             time.sleep(0.01)
+            if time.perf_counter() - booting > 120:
+                raise SystemExit("the workers took no job in 120 s")
         meter.start()
         wait_completed(instances, time.perf_counter())
         cpu_used, cpu_seconds = meter.stop()

@@ -85,6 +85,8 @@ def profile_steps(prepare: Callable[[], None], run: Callable[[], int]) -> None:
     prepare()
     cpu_before, began = resource.getrusage(resource.RUSAGE_SELF), time.perf_counter()
     steps = run()
+    if not steps:
+        raise SystemExit("no step ran in this process")
     wall = time.perf_counter() - began
     cpu_after = resource.getrusage(resource.RUSAGE_SELF)
     cpu = cpu_after.ru_utime - cpu_before.ru_utime + cpu_after.ru_stime - cpu_before.ru_stime
