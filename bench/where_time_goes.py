@@ -28,6 +28,7 @@ class CpuMeter:
     def __init__(self, worker_pids: list[int]):
         self.worker_pids = set(worker_pids)
         self.before: dict[int, float] = {}
+        self.began = 0.0
 
     def start(self) -> None:
         self.before = {pid: cpu for pid, (_kind, cpu) in self._sample().items()}

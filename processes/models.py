@@ -241,6 +241,8 @@ class Job(FSMModelMixin, models.Model):
     def __str__(self) -> str:
         return f"job {self.pk} {self.service} ({self.status})"
 
+    LEASE_FIELDS = ("status", "lease_token", "started_at", "lease_expires_at")  # what lease sets
+
     @transition(field=status, source=JobStatus.SCHEDULED, target=JobStatus.RUNNING)
     def lease(self, *, token: uuid.UUID, grace_seconds: float) -> None:
         now = timezone.now()

@@ -147,7 +147,7 @@ def job_lease(*, job_id: int) -> Lease | None:
         if instance is None or instance.status != InstanceStatus.RUNNING:
             return None
         job.lease(token=uuid.uuid4(), grace_seconds=engine_setting("LEASE_GRACE"))
-        row_save(job, ("status", "lease_token", "started_at", "lease_expires_at"))
+        row_save(job, Job.LEASE_FIELDS)
     return _lease_of(job, instance)
 
 
@@ -222,7 +222,7 @@ def _job_succeed(lease: Lease, result: dict[str, Any]) -> bool:
         lease_token=lease.token,
     )
     if not saved:
-        logger.info("job %s: outcome of a lease that is no longer current ignored", lease.job_id)
+        _log_stale(lease)
     return bool(saved)
 
 
@@ -337,9 +337,13 @@ def _text(value: str, limit: int) -> str:
 def _leased_job(lease: Lease) -> Job | None:
     job = Job.objects.filter(pk=lease.job_id).first()
     if job is None or job.status != JobStatus.RUNNING or job.lease_token != lease.token:
-        logger.info("job %s: outcome of a lease that is no longer current ignored", lease.job_id)
+        _log_stale(lease)
         return None
     return job
+
+
+def _log_stale(lease: Lease) -> None:
+    logger.info("job %s: outcome of a lease that is no longer current ignored", lease.job_id)
 
 
 def instance_jobs_redispatch(change: Change) -> None:
