@@ -17,6 +17,7 @@ from processes.dsl.outline import Outline
 from processes.dsl.problems import DefinitionError, Problem, Problems
 from processes.dsl.validation import build_graph
 from processes.dsl.yaml_format import read_yaml
+from processes.storable import text_problem
 
 __all__ = ["DefinitionError", "Problem", "compile_definition", "format_of_file"]
 
@@ -41,6 +42,8 @@ def compile_definition(
         raise DefinitionError([Problem("", f"unknown format {format!r}: use json or yaml")])
     if not isinstance(source, str):
         raise DefinitionError([Problem("", "the definition must be text")])
+    if problem := text_problem(source):
+        raise DefinitionError([Problem("", f"the definition's {problem}")])
     try:
         outline, problems = reader(source)
         graph = build_graph(outline, problems, service_exists=service_exists) if outline else None

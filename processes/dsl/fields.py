@@ -14,6 +14,7 @@ from processes.dsl.durations import parse_duration
 from processes.dsl.problems import Problems, child
 from processes.engine.expressions import ExpressionError, parse, parse_condition
 from processes.engine.kinds import kind_of
+from processes.storable import text_problem
 
 
 class Section:
@@ -205,15 +206,15 @@ def check_plain_data(data: Any, problems: Problems) -> bool:
             for key, item in value.items():
                 if not isinstance(key, str):
                     problems.add(child(path, str(key)), f"keys must be strings, not {kind_of(key)}")
-                elif "\x00" in key:
-                    problems.add(path, "keys cannot contain a NUL character")
+                elif problem := text_problem(key):
+                    problems.add(path, f"a key's {problem} (PostgreSQL cannot store it)")
                 pending.append((item, child(path, str(key))))
         elif isinstance(value, list):
             pending.extend((item, child(path, index)) for index, item in enumerate(value))
         elif isinstance(value, float) and not math.isfinite(value):
             problems.add(path, "numbers must be finite")
-        elif isinstance(value, str) and "\x00" in value:
-            problems.add(path, "text cannot contain a NUL character (PostgreSQL cannot store it)")
+        elif isinstance(value, str) and (problem := text_problem(value)):
+            problems.add(path, f"{problem} (PostgreSQL cannot store it)")
         elif not (value is None or isinstance(value, (str, int, float))):
             problems.add(path, f"{kind_of(value)} cannot be used here; write it as a string")
     return True
