@@ -273,6 +273,8 @@ FLOWDESK_ENGINE = {
     "CHAIN_STEPS": int(os.environ.get("FLOWDESK_CHAIN_STEPS", "20")),
     # Leases lost (worker died) before the attempt counts as a States.Timeout failure.
     "MAX_LEASE_LOSSES": int(os.environ.get("FLOWDESK_MAX_LEASE_LOSSES", "3")),
+    # An instance's variables together, as JSON: a case holds references to big documents.
+    "MAX_VARIABLES_BYTES": int(os.environ.get("FLOWDESK_MAX_VARIABLES_BYTES", "262144")),
 }
 
 LOG_FORMAT = os.environ.get("LOG_FORMAT", "plain")

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from django import forms
 
 from processes.dsl import format_of_file
+from processes.dsl.graph import VariableSpec
 from processes.statuses import DefinitionFormat
 from tasks.forms import PageForm, SchemaForm
 
@@ -26,8 +28,8 @@ class VariablesForm(SchemaForm):
     """A field per variable the definition declares; its names are prefixed `var-` on the page
     so they never clash with the start form's own fields."""
 
-    def __init__(self, *args: Any, declared: dict[str, str], **kwargs: Any) -> None:
-        schema = {name: {"type": kind} for name, kind in declared.items()}
+    def __init__(self, *args: Any, declared: Mapping[str, VariableSpec], **kwargs: Any) -> None:
+        schema = {name: spec.as_field() for name, spec in declared.items()}
         super().__init__(*args, schema=schema, prefix="var", **kwargs)
 
 

@@ -6,23 +6,29 @@ help, choices, min, max, default}. `min`/`max` bound a number's value and a text
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
+from processes.dsl.graph import VariableSpec
 from processes.errors import InvalidInput
-from processes.variables import CHECKS, variables_check
+from processes.variables import CHECKS, storable_check, variables_check
 
 FORM_TYPES = {
     "string": "string",
     "text": "string",
     "number": "number",
     "integer": "integer",
+    "money": "money",
     "boolean": "boolean",
     "date": "date",
 }
 
 
 def form_clean(
-    *, form: dict[str, dict[str, Any]], values: Any, declared: dict[str, str] | None = None
+    *,
+    form: dict[str, dict[str, Any]],
+    values: Any,
+    declared: Mapping[str, VariableSpec] | None = None,
 ) -> dict[str, Any]:
     """Return the values to merge into the instance, or raise InvalidInput with field errors.
 
@@ -34,6 +40,7 @@ def form_clean(
         values = {}
     if not isinstance(values, dict):
         raise InvalidInput("variables must be a JSON object")
+    storable_check(values)
     if not form:
         declared = declared or {}
         unknown = {

@@ -13,8 +13,8 @@ import datetime as dt
 from typing import Any
 
 from django import forms
-from django.contrib.auth import get_user_model
 
+from accounts.selectors import users_assignable
 from processes.errors import InvalidInput
 from tasks.selectors import inbox_definitions
 
@@ -28,6 +28,22 @@ class NumberField(forms.FloatField):
     def to_python(self, value: Any) -> int | float | None:
         number = super().to_python(value)
         return int(number) if number is not None and number.is_integer() else number
+
+
+class MoneyField(NumberField):
+    """An amount of money: typed with cents and thousands separators, sent as a number."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("widget", forms.TextInput(attrs={"inputmode": "decimal"}))
+        super().__init__(**kwargs)
+
+    def to_python(self, value: Any) -> int | float | None:
+        if isinstance(value, str):
+            value = value.replace(",", "").replace("\u00a0", "").replace(" ", "")
+        return super().to_python(value)
+
+    def widget_attrs(self, widget: forms.Widget) -> dict[str, Any]:
+        return {**super().widget_attrs(widget), "class": "money"}
 
 
 def _yes(value: str) -> bool:
@@ -56,6 +72,10 @@ def schema_field(name: str, spec: dict[str, Any]) -> forms.Field:
         )
     if kind == "number":
         return NumberField(min_value=low, max_value=high, **options)
+    if kind == "money":
+        currency = spec.get("currency", "")
+        options["label"] = f"{options['label']} ({currency})" if currency else options["label"]
+        return MoneyField(min_value=low, max_value=high, **options)
     if kind == "integer":
         return forms.IntegerField(min_value=low, max_value=high, **options)
     if kind == "date":
@@ -185,6 +205,6 @@ class InboxFilterForm(forms.Form):
 
 class ReassignForm(forms.Form):
     assignee = forms.ModelChoiceField(
-        queryset=get_user_model().objects.filter(is_active=True).order_by("username"),
+        queryset=users_assignable(),
         label="New assignee",
     )

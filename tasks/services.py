@@ -10,11 +10,14 @@ from typing import Any
 
 from django.db import transaction
 
-from processes.errors import Conflict, NotAllowed, NotFound
+from accounts.permissions import can_assign_tasks, require
+from accounts.selectors import users_assignable
+from processes.errors import Conflict, InvalidInput, NotAllowed, NotFound
 from processes.metrics import record_user_step
 from processes.services.advance import Change, instance_lock, step_complete
 from processes.services.history import EventLog
 from processes.statuses import EventType, InstanceStatus, TaskState
+from processes.variables import variables_size_check
 from tasks.form_validation import form_clean
 from tasks.models import Task
 from tasks.selectors import task_is_candidate
@@ -31,6 +34,9 @@ def task_claim(*, task: Task, user: Any) -> Task:
             raise Conflict(f"the task is already claimed by {locked.assignee.get_username()}")
         if not task_is_candidate(task=locked, user=user):
             raise NotAllowed("you are not a candidate for this task")
+        status = locked.instance.status
+        if status != InstanceStatus.RUNNING:
+            raise Conflict(f"the process instance is {status}; the task cannot be claimed")
         locked.claim(user=user)
         locked.save()
         _log(locked, user, EventType.TASK_CLAIMED, assignee=user.get_username())
@@ -53,10 +59,12 @@ def task_unclaim(*, task: Task, user: Any) -> Task:
 
 
 def task_assign(*, task: Task, assignee: Any, user: Any) -> Task:
-    """A manager gives an open or claimed task to `assignee`. Locks the task row.
-
-    The caller checks that `user` may assign (accounts.permissions.can_assign_tasks).
-    """
+    """A manager gives an open or claimed task to `assignee`. Locks the task row."""
+    require(user, can_assign_tasks, "only managers and admins may assign tasks")
+    if not users_assignable().filter(pk=getattr(assignee, "pk", None)).exists():
+        raise InvalidInput(
+            "tasks are given to active people", field_errors={"assignee": ["is not an active user"]}
+        )
     with transaction.atomic():
         locked = _lock(task)
         _refuse_if_closed(locked)
@@ -82,6 +90,7 @@ def task_complete(*, task: Task, user: Any, variables: dict[str, Any] | None) ->
         if instance.status != InstanceStatus.RUNNING:
             raise Conflict(f"the process instance is {instance.status}; the task cannot complete")
         values = form_clean(form=locked.form, values=variables, declared=instance.graph.variables)
+        variables_size_check({**instance.variables, **values})
         locked.complete(user=user, result=values)
         locked.save()
         change = Change(instance, user)

@@ -6,7 +6,7 @@ published version stores it as JSON (``Graph.to_dict`` / ``Graph.from_dict``).
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from enum import StrEnum
 from functools import cached_property
 from typing import Any
@@ -57,7 +57,8 @@ class Condition:
 
 @dataclass(frozen=True)
 class FormField:
-    """A field of a user step's form: string, text, number, integer, boolean, date or choice."""
+    """A field of a user step's form: string, text, number, integer, money, boolean, date or
+    choice. A money field carries its ISO 4217 `currency`."""
 
     type: str
     required: bool = False
@@ -67,6 +68,33 @@ class FormField:
     min: float | None = None
     max: float | None = None
     default: Any = None
+    currency: str = ""
+
+
+@dataclass(frozen=True)
+class VariableSpec:
+    """A variable the definition declares: its type and, for the start form, how to ask."""
+
+    type: str
+    required: bool = False
+    label: str = ""
+    help: str = ""
+    default: Any = None
+    currency: str = ""
+
+    def as_field(self) -> dict[str, Any]:
+        """The form schema entry of this variable (see `tasks.forms.schema_field`): what is
+        declared, without the defaults."""
+        return {
+            f.name: getattr(self, f.name)
+            for f in fields(self)
+            if f.name == "type" or getattr(self, f.name) != f.default
+        }
+
+    def stored(self) -> str | dict[str, Any]:
+        """As a version stores it: the bare type when nothing else is declared."""
+        field = self.as_field()
+        return self.type if field == {"type": self.type} else field
 
 
 @dataclass(frozen=True)
@@ -112,7 +140,8 @@ class Graph:
     nodes: dict[str, Node]
     description: str = ""
     version_label: str = ""  # the author's own `version` field, informational
-    variables: dict[str, str] = field(default_factory=dict)  # name -> declared type
+    variables: dict[str, VariableSpec] = field(default_factory=dict)
+    strict_variables: bool = False  # refuse variables the definition does not declare
 
     def node(self, node_id: str) -> Node:
         return self.nodes[node_id]
@@ -140,7 +169,7 @@ class Graph:
         """Plain JSON data; variables and form fields as [name, value] pairs, because
         PostgreSQL's jsonb re-sorts object keys and their order is what people see."""
         data = asdict(self)
-        data["variables"] = list(data["variables"].items())
+        data["variables"] = [[name, spec.stored()] for name, spec in self.variables.items()]
         for node in data["nodes"].values():
             node["form"] = list(node["form"].items())
         return data
@@ -155,13 +184,22 @@ class Graph:
             nodes=nodes,
             description=data.get("description", ""),
             version_label=data.get("version_label", ""),
-            variables=_ordered(data.get("variables", {})),
+            variables={
+                name: _variable_from_dict(spec)
+                for name, spec in _ordered(data.get("variables", {})).items()
+            },
+            strict_variables=data.get("strict_variables", False),
         )
 
 
 def _ordered(value: dict | list) -> dict[str, Any]:
     """A mapping stored as [name, value] pairs (or, from older versions, as an object)."""
     return dict(value.items() if isinstance(value, dict) else value)
+
+
+def _variable_from_dict(spec: str | dict[str, Any]) -> VariableSpec:
+    # Versions published before declarations had options stored the bare type name.
+    return VariableSpec(type=spec) if isinstance(spec, str) else VariableSpec(**spec)
 
 
 def _node_from_dict(raw: dict[str, Any]) -> Node:

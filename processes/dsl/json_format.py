@@ -82,6 +82,7 @@ def _read_document(document: Section) -> Outline:
         description=description,
         version_label=version_label,
         variables=variables,
+        strict_variables=document.flag("strict_variables"),
     )
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from processes.dsl.graph import Node
+from processes.dsl.graph import Node, VariableSpec
 
 
 @dataclass(frozen=True)
@@ -63,4 +63,5 @@ class Outline:
     drafts: list[Draft]
     description: str = ""
     version_label: str = ""
-    variables: dict[str, str] = field(default_factory=dict)
+    variables: dict[str, VariableSpec] = field(default_factory=dict)
+    strict_variables: bool = False

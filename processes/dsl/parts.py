@@ -6,11 +6,11 @@ from collections.abc import Mapping
 from typing import Any
 
 from processes.dsl.fields import Section, check_condition, check_template, is_number, kind_of
-from processes.dsl.graph import ALL_ERRORS, CatchRule, Condition, FormField
+from processes.dsl.graph import ALL_ERRORS, CatchRule, Condition, FormField, VariableSpec
 from processes.dsl.outline import Links, Ref
+from processes.variables import CHECKS, VARIABLE_TYPES
 
-VARIABLE_TYPES = ("string", "number", "integer", "boolean", "object", "array", "date")
-FORM_TYPES = ("string", "text", "number", "integer", "boolean", "date", "choice")
+FORM_TYPES = ("string", "text", "number", "integer", "money", "boolean", "date", "choice")
 USER_FIELDS = ("assignee", "candidate_users", "candidate_groups", "form", "due_date", "priority")
 
 
@@ -34,18 +34,47 @@ def read_start(document: Section, key: str, steps: list[Section], *, id_key: str
     return Ref(first, steps[0].path) if isinstance(first, str) and first else None
 
 
-def read_variables(document: Section) -> dict[str, str]:
-    """``{name: type}`` or ``{name: {"type": type}}`` -> name -> declared type."""
+def read_variables(document: Section) -> dict[str, VariableSpec]:
+    """``{name: type}`` or ``{name: {type, required, label, help, default, currency}}``."""
     variables = document.section("variables")
-    declared: dict[str, str] = {}
+    declared: dict[str, VariableSpec] = {}
     for name, spec in variables.data.items():
         if not isinstance(name, str) or not name.strip():
             variables.problem(str(name), "a variable name must be a non-empty string")
             continue
         type_name = _type_name(variables, name, spec, VARIABLE_TYPES)
-        if type_name:
-            declared[name] = type_name
+        if not type_name:
+            continue
+        if not isinstance(spec, Mapping):
+            if type_name == "money":
+                variables.problem(name, "money needs a 'currency'; write it as an object")
+            declared[name] = VariableSpec(type=type_name)
+            continue
+        section = Section(spec, variables.at(name), variables.problems, variables.step)
+        default = spec.get("default")
+        if default is not None and not CHECKS[type_name](default):
+            section.problem("default", f"'default' must be of type {type_name}")
+        declared[name] = VariableSpec(
+            type=type_name,
+            required=section.flag("required"),
+            label=section.text("label"),
+            help=section.text("help"),
+            default=default,
+            currency=_currency(section, type_name),
+        )
     return declared
+
+
+def _currency(spec: Section, type_name: str) -> str:
+    """A money value's ISO 4217 code (`EUR`); only money has one, and it must."""
+    if type_name != "money":
+        if spec.has("currency"):
+            spec.problem("currency", "only a money value has a 'currency'")
+        return ""
+    code = spec.text("currency", required=True)
+    if code and not (len(code) == 3 and code.isascii() and code.isalpha() and code.isupper()):
+        spec.problem("currency", f"'{code}' is not an ISO 4217 currency code such as EUR or USD")
+    return code
 
 
 def read_user(section: Section) -> dict[str, Any]:
@@ -82,8 +111,9 @@ def read_form(form: Section) -> dict[str, FormField]:
             spec_section = Section(spec, form.at(name), form.problems, form.step)
             fields[name] = _form_field(spec_section, type_name)
         else:
-            if type_name == "choice":
-                form.problem(name, "a choice field needs 'choices'; write it as an object")
+            if type_name in ("choice", "money"):
+                needs = "'choices'" if type_name == "choice" else "a 'currency'"
+                form.problem(name, f"a {type_name} field needs {needs}; write it as an object")
             fields[name] = FormField(type=type_name)
     return fields
 
@@ -108,6 +138,7 @@ def _form_field(spec: Section, type_name: str) -> FormField:
         min=low,
         max=high,
         default=default,
+        currency=_currency(spec, type_name),
     )
 
 

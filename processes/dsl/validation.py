@@ -43,6 +43,7 @@ def build_graph(
         description=outline.description,
         version_label=outline.version_label,
         variables=outline.variables,
+        strict_variables=outline.strict_variables,
     )
 
 

@@ -144,6 +144,7 @@ def _read_document(document: Section) -> Outline:
         description=description,
         version_label=version_label,
         variables=variables,
+        strict_variables=spec.flag("strictVariables"),
     )
 
 

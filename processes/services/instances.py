@@ -9,6 +9,7 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django_fsm import can_proceed
 
+from accounts.permissions import can_control_instances, require
 from processes.errors import Conflict, InvalidInput, NotFound
 from processes.models import (
     INSTANCE_ID_PATTERN,
@@ -21,7 +22,7 @@ from processes.models import (
 from processes.services.advance import Change, instance_lock, route_from
 from processes.services.job_runs import instance_catch_up
 from processes.statuses import EventType, JobStatus, TaskState, TokenStatus
-from processes.variables import variables_check
+from processes.variables import start_variables, variables_size_check
 from tasks.models import Task
 
 
@@ -64,7 +65,10 @@ def instance_start_or_get(
         if existing is not None:
             return _same_start(existing, version), False
     graph = graph_of_version(version.pk)
-    values = variables_check(declared=graph.variables, values=variables)
+    values = start_variables(
+        declared=graph.variables, values=variables, strict=graph.strict_variables
+    )
+    variables_size_check(values)
     business_key = business_key or ""
     if len(business_key) > 200:
         raise InvalidInput("business_key is longer than 200 characters")
@@ -131,6 +135,7 @@ def _control(
     event: EventType,
     then: Callable[[Change], None] | None = None,
 ) -> ProcessInstance:
+    require(user, can_control_instances, f"only managers and admins may {transition} a process")
     with transaction.atomic():
         locked = instance_lock(instance.pk)
         method = getattr(locked, transition)

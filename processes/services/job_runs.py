@@ -21,6 +21,7 @@ from django.utils import timezone
 from processes.dsl.graph import TIMEOUT_ERROR
 from processes.engine.kinds import kind_of
 from processes.engine.retries import catch_target, retry_delay
+from processes.errors import InvalidInput
 from processes.metrics import record_service_step
 from processes.models import Job, ProcessInstance
 from processes.registry import ServiceContext, get_service
@@ -34,7 +35,9 @@ from processes.services.advance import (
 )
 from processes.settings import engine_setting
 from processes.statuses import EventType, InstanceStatus, JobStatus, TokenStatus
+from processes.storable import unstorable
 from processes.timeouts import StepTimeout, deadline
+from processes.variables import variables_size_check
 
 logger = logging.getLogger(__name__)
 
@@ -104,11 +107,16 @@ def storable_result(result: Any) -> dict[str, Any]:
     if not isinstance(result, dict):
         raise InvalidResult(f"a service must return a dict or None, not {kind_of(result)}")
     try:
-        text = json.dumps(result, allow_nan=False)
+        json.dumps(result, allow_nan=False)
     except (TypeError, ValueError) as exc:
         raise InvalidResult(f"the result cannot be stored as JSON: {exc}") from None
-    if "\\u0000" in text:
-        raise InvalidResult("the result contains a NUL character, which cannot be stored")
+    problem = unstorable(result, at="result")
+    if problem:
+        raise InvalidResult("{}: {}, which cannot be stored".format(*problem))
+    try:
+        variables_size_check(result)
+    except InvalidInput as exc:
+        raise InvalidResult(f"the result is too big: {exc.message}") from None
     return result
 
 

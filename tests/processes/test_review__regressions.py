@@ -7,6 +7,7 @@ import time
 import pytest
 from django.db import connection, transaction
 
+from processes.dsl.graph import VariableSpec
 from processes.errors import InvalidInput
 from processes.models import Event, Job
 from processes.services import definition_publish, instance_start
@@ -97,13 +98,14 @@ def test_chained_job__is_parked_when_the_same_change_fails_the_instance():
 
 
 def test_integer_check__survives_huge_numbers():
-    assert variables_check(declared={"n": "integer"}, values={"n": 10**400}) == {"n": 10**400}
+    declared = {"n": VariableSpec(type="integer")}
+    assert variables_check(declared=declared, values={"n": 10**400}) == {"n": 10**400}
     with pytest.raises(InvalidInput):
-        variables_check(declared={"n": "integer"}, values={"n": 1.5})
+        variables_check(declared=declared, values={"n": 1.5})
 
 
 def test_formless_step__accepts_only_declared_variables_with_their_types():
-    declared = {"approved": "boolean"}
+    declared = {"approved": VariableSpec(type="boolean")}
     assert form_clean(form={}, values={"approved": True}, declared=declared) == {"approved": True}
     with pytest.raises(InvalidInput) as caught:
         form_clean(form={}, values={"amount": 1, "approved": "yes"}, declared=declared)

@@ -109,7 +109,8 @@ def test_document_fields():
     assert (graph.key, graph.name, graph.start) == ("order-flow", "Order", "charge")
     assert graph.description == "An order from payment to shipping"
     assert graph.version_label == "2.1"
-    assert graph.variables == {"amount": "number", "customer": "object"}
+    declared = {name: spec.type for name, spec in graph.variables.items()}
+    assert declared == {"amount": "number", "customer": "object"}
     assert list(graph.nodes) == [step["id"] for step in ORDER["steps"]]
 
 

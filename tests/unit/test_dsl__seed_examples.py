@@ -63,7 +63,7 @@ def test_seed_001_json_compiles_once_its_targets_exist():
     payment = graph.node("payment_check")
     assert (payment.assignee, set(payment.form)) == ("finance_team", {"payment_verified", "notes"})
     assert payment.next == ("fulfill_order", "cancel_order")
-    assert graph.variables == {
+    assert {name: spec.type for name, spec in graph.variables.items()} == {
         "order_id": "string",
         "customer_id": "string",
         "total_amount": "number",

@@ -192,10 +192,10 @@ def test_user_task_fields():
 
 
 def test_variables_with_unknown_types():
-    document = doc(end(), variables={"a": "decimal", "b": {"type": "money"}, "c": 5, "d": {}})
+    document = doc(end(), variables={"a": "decimal", "b": {"type": "timestamp"}, "c": 5, "d": {}})
     assert [(path, message.split(" (")[0]) for path, _, message in found(document)] == [
         ("/variables/a", "unknown type 'decimal' for 'a'"),
-        ("/variables/b/type", "unknown type 'money' for 'b'"),
+        ("/variables/b/type", "unknown type 'timestamp' for 'b'"),
         ("/variables/c", "'c' must be a type name or an object, not an integer"),
         ("/variables/d/type", "missing required field 'type'"),
     ]

@@ -52,7 +52,8 @@ spec:
 """)
     assert (graph.key, graph.name, graph.start) == ("refunds", "Refunds", "pay")
     assert (graph.version_label, graph.description) == ("3", "Pay refunds")
-    assert graph.variables == {"amount": "number", "when": "date"}
+    declared = {name: spec.type for name, spec in graph.variables.items()}
+    assert declared == {"amount": "number", "when": "date"}
     pay = graph.node("pay")
     assert (pay.type, pay.service, pay.timeout_seconds) == (NodeType.SERVICE, "pay-refund", 300.0)
     assert pay.input == {"amount": "${amount}"}
