@@ -1,4 +1,5 @@
-"""What a user may do: the checks views (API, pages, admin) make before calling a service.
+"""What a user may do: the checks the services make (with `require`) and views use to decide
+what to offer.
 
 Objects a user may not see are answered as not found by the visibility selectors in
 `processes.selectors` and `tasks.selectors`; these predicates decide about acting on what
@@ -7,9 +8,20 @@ the user can see.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
+from processes.errors import NotAllowed
 from processes.models import ProcessDefinition
+
+
+def require(user: Any, allowed: Callable[[Any], bool], reason: str) -> None:
+    """The services' check of the caller: NotAllowed(`reason`) unless `allowed(user)`.
+
+    `user=None` is Flowdesk itself (the engine, management commands), which may do anything.
+    """
+    if user is not None and not allowed(user):
+        raise NotAllowed(reason)
 
 
 def can_publish(user: Any) -> bool:

@@ -21,18 +21,13 @@ from django.utils.html import format_html
 from django.utils.text import capfirst
 
 from accounts.permissions import can_control_instances
+from processes.controls import INSTANCE_CONTROLS, InstanceControl
 from processes.dsl import DefinitionError
 from processes.errors import FlowdeskError
 from processes.forms import DefinitionSourceForm
 from processes.models import DefinitionVersion, Event, Job, ProcessDefinition, ProcessInstance
 from processes.selectors import definitions_with_counts
-from processes.services import (
-    definition_publish,
-    instance_resume,
-    instance_retry,
-    instance_suspend,
-    instance_terminate,
-)
+from processes.services import definition_publish, instance_retry
 from processes.statuses import JobStatus
 
 
@@ -194,14 +189,20 @@ class EventInline(ReadOnlyInline):
         return super().get_queryset(request).select_related("actor")
 
 
-def _control_action(service: Callable[..., Any], verb: str, done: str) -> Callable:
-    """A bulk action calling `service` (which checks the transition) on each instance."""
+def _control_action(control: InstanceControl) -> Callable:
+    """A bulk action calling the control's service (which checks the caller and the
+    transition) on each instance."""
 
     def action(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset) -> None:
-        act_on_each(request, queryset, lambda i: service(instance=i, user=request.user), done=done)
+        act_on_each(
+            request,
+            queryset,
+            lambda i: control.service(instance=i, user=request.user),
+            done=control.past,
+        )
 
-    action.__name__ = f"{verb}_selected"
-    description = f"{capfirst(verb)} the selected instances"
+    action.__name__ = f"{control.name}_selected"
+    description = f"{control.label} the selected instances"
     return admin.action(description=description, permissions=["control"])(action)
 
 
@@ -222,15 +223,10 @@ class ProcessInstanceAdmin(ReadOnlyAdmin):
     search_help_text = "Business key, or the start of an instance id."
     list_select_related = ("definition", "definition_version", "started_by")
     inlines = (EventInline,)
-    actions = (
-        _control_action(instance_suspend, "suspend", "suspended"),
-        _control_action(instance_resume, "resume", "resumed"),
-        _control_action(instance_terminate, "terminate", "terminated"),
-        _control_action(instance_retry, "retry", "retried"),
-    )
+    actions = tuple(_control_action(control) for control in INSTANCE_CONTROLS.values())
 
     def has_control_permission(self, request: HttpRequest) -> bool:
-        return can_control_instances(request.user)
+        return all(control.may(request.user) for control in INSTANCE_CONTROLS.values())
 
     def view_on_site(self, instance: ProcessInstance) -> str:
         return reverse("instance-detail", args=[instance.pk])

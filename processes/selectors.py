@@ -47,6 +47,11 @@ def jobs_failed(*, instance: ProcessInstance | None = None) -> QuerySet[Job]:
     return jobs.select_related("instance").order_by("-finished_at")
 
 
+def instance_incidents(*, instance: ProcessInstance) -> QuerySet[Job]:
+    """The failed jobs the instance is stuck on: a failure a `catch` handled is not one."""
+    return jobs_failed(instance=instance).filter(token__status=TokenStatus.FAILED)
+
+
 def definitions_startable_by(*, user: Any) -> QuerySet[ProcessDefinition]:
     """Definitions `user` may start: all with the global permission, else guardian grants."""
     from guardian.shortcuts import get_objects_for_user

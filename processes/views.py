@@ -13,10 +13,10 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.text import capfirst
 from django.views.decorators.http import require_POST
-from django_fsm import can_proceed
 
-from accounts.permissions import can_control_instances
-from processes.errors import Conflict, InvalidInput, NotFound
+from processes.controls import INSTANCE_CONTROLS, instance_controls_available
+from processes.display import shown_values
+from processes.errors import Conflict, InvalidInput, NotAllowed, NotFound
 from processes.forms import StartForm, VariablesForm
 from processes.models import ProcessInstance, graph_of_version
 from processes.selectors import (
@@ -26,24 +26,10 @@ from processes.selectors import (
     instance_current_steps,
     instance_get_visible,
     instance_history,
-    jobs_failed,
+    instance_incidents,
 )
-from processes.services import (
-    instance_resume,
-    instance_retry,
-    instance_start,
-    instance_suspend,
-    instance_terminate,
-)
+from processes.services import instance_start
 from tasks.selectors import instance_open_tasks
-
-# The operator's controls: the model transition each one takes, and what to say when done.
-CONTROLS = {
-    "suspend": (instance_suspend, "Suspended: no step runs until it is resumed."),
-    "resume": (instance_resume, "Resumed."),
-    "terminate": (instance_terminate, "Terminated: its open tasks and jobs are cancelled."),
-    "retry": (instance_retry, "Retrying the failed steps."),
-}
 
 
 @login_required
@@ -84,14 +70,14 @@ def start_form(request: HttpRequest, key: str) -> HttpResponse:
 @login_required
 def instance_detail(request: HttpRequest, instance_id: str) -> HttpResponse:
     instance = _visible_instance(request, instance_id)
-    may_control = can_control_instances(request.user)
     context = {
         "instance": instance,
         "open_tasks": instance_open_tasks(instance=instance),
         "current_steps": instance_current_steps(instance=instance),
-        "incidents": jobs_failed(instance=instance) if may_control else (),
+        "incidents": instance_incidents(instance=instance),
+        "variables": shown_values(instance.variables, specs=instance.graph.variables),
         "timeline": instance_history(instance=instance),
-        "controls": _available_controls(instance) if may_control else (),
+        "controls": instance_controls_available(instance=instance, user=request.user),
     }
     return render(request, "processes/instance_detail.html", context)
 
@@ -100,17 +86,17 @@ def instance_detail(request: HttpRequest, instance_id: str) -> HttpResponse:
 @require_POST
 def instance_control(request: HttpRequest, instance_id: str, action: str) -> HttpResponse:
     instance = _visible_instance(request, instance_id)
-    if action not in CONTROLS:
+    control = INSTANCE_CONTROLS.get(action)
+    if control is None:
         raise Http404(f"no action {action!r}")
-    if not can_control_instances(request.user):
-        raise PermissionDenied("Only managers may suspend, resume, terminate or retry a process.")
-    control, done = CONTROLS[action]
     try:
-        control(instance=instance, user=request.user)
+        control.service(instance=instance, user=request.user)
+    except NotAllowed as error:
+        raise PermissionDenied(capfirst(error.message) + ".") from None
     except Conflict as error:
         messages.warning(request, capfirst(error.message) + ".")
     else:
-        messages.success(request, done)
+        messages.success(request, control.done)
     return redirect("instance-detail", instance.pk)
 
 
@@ -120,7 +106,3 @@ def _visible_instance(request: HttpRequest, instance_id: str) -> ProcessInstance
     except NotFound as error:
         raise Http404(error.message) from None
 
-
-def _available_controls(instance: ProcessInstance) -> list[str]:
-    """The controls whose transition the instance's status allows (the service re-checks)."""
-    return [action for action in CONTROLS if can_proceed(getattr(instance, action))]

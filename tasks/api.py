@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, ClassVar
 
-from django.contrib.auth import get_user_model
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
 from rest_framework.request import Request
@@ -21,8 +20,8 @@ from accounts.api_errors import error_responses
 from accounts.api_json import validated_body
 from accounts.api_lists import PageSizePagination, paginated_response, validated_query
 from accounts.api_users import UsernameField, UsernameFilterField
-from accounts.permissions import can_assign_tasks
-from processes.errors import NotAllowed
+from accounts.permissions import can_assign_tasks, require
+from accounts.selectors import users_assignable
 from processes.statuses import TaskState
 from tasks.models import Task
 from tasks.selectors import TASK_ORDERINGS, task_form_schema, task_get_visible, tasks_list
@@ -131,7 +130,7 @@ class TaskCompleteSerializer(serializers.Serializer):
 
 class TaskAssignSerializer(serializers.Serializer):
     assignee = serializers.SlugRelatedField(
-        slug_field="username", queryset=get_user_model().objects.filter(is_active=True)
+        slug_field="username", queryset=users_assignable()
     )
 
 
@@ -216,8 +215,7 @@ class TaskAssignApi(APIView):
     )
     def put(self, request: Request, task_id: str) -> Response:
         task = task_get_visible(task_id=task_id, user=request.user)
-        if not can_assign_tasks(request.user):
-            raise NotAllowed("assigning tasks needs the manager or admin role")
+        require(request.user, can_assign_tasks, "assigning tasks needs the manager or admin role")
         body = validated_body(serializer_class=TaskAssignSerializer, request=request)
         done = task_assign(task=task, assignee=body["assignee"], user=request.user)
         return Response(TaskDetailSerializer(done).data)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import operator
+from dataclasses import dataclass
 from datetime import datetime
 from functools import reduce
 from typing import Any
@@ -12,7 +13,7 @@ from django.db.models import Exists, F, OuterRef, Prefetch, Q, QuerySet, Subquer
 
 from processes.errors import NotFound
 from processes.models import ProcessDefinition, ProcessInstance
-from processes.statuses import TaskState
+from processes.statuses import InstanceStatus, TaskState
 from tasks.models import Task
 
 
@@ -72,6 +73,36 @@ def task_is_candidate(*, task: Task, user: Any) -> bool:
     if user.is_superuser:
         return True
     return Task.objects.filter(pk=task.pk).filter(_candidate(user)).exists()
+
+
+@dataclass(frozen=True)
+class TaskActions:
+    """What `user` may do with a task now; `waiting` says why nothing can be done yet."""
+
+    claim: bool = False
+    unclaim: bool = False
+    complete: bool = False
+    assign: bool = False
+    waiting: str = ""
+
+
+def task_actions(*, task: Task, user: Any) -> TaskActions:
+    """The one answer pages and the API give to "what may I do here"; the services re-check."""
+    from accounts.permissions import can_assign_tasks
+
+    if task.state not in (TaskState.OPEN, TaskState.ASSIGNED):
+        return TaskActions()
+    status = task.instance.status
+    if status != InstanceStatus.RUNNING:
+        waiting = f"The process is {status}: the task can be worked on once it runs again."
+        return TaskActions(assign=can_assign_tasks(user), waiting=waiting)
+    mine = task.state == TaskState.ASSIGNED and task.assignee_id == user.pk
+    return TaskActions(
+        claim=task.state == TaskState.OPEN and task_is_candidate(task=task, user=user),
+        unclaim=task.state == TaskState.ASSIGNED and (mine or user.is_superuser),
+        complete=mine,
+        assign=can_assign_tasks(user),
+    )
 
 
 # --- The browser inbox -------------------------------------------------------------------

@@ -17,17 +17,17 @@ from django.shortcuts import redirect, render
 from django.utils.text import capfirst
 from django.views.decorators.http import require_POST
 
+from processes.display import ShownList, shown_values
 from processes.errors import Conflict, InvalidInput, NotAllowed, NotFound
 from processes.selectors import instance_history
-from processes.statuses import TaskState
 from tasks.forms import INBOX_TABS, InboxFilterForm, TaskForm
 from tasks.models import Task
 from tasks.selectors import (
     INBOX_QUEUES,
     inbox_tasks,
+    task_actions,
     task_form_schema,
     task_get_visible,
-    task_is_candidate,
 )
 from tasks.services import task_claim, task_complete, task_unclaim
 
@@ -142,25 +142,26 @@ def _task_page(
     notice: str = "",
     status: int = 200,
 ) -> HttpResponse:
-    user = request.user
     instance = task.instance
-    can_complete = task.state == TaskState.ASSIGNED and task.assignee_id == user.pk
+    actions = task_actions(task=task, user=request.user)
+    if actions.complete:
+        form = form or TaskForm(schema=task_form_schema(task=task))
     context = {
         "task": task,
         "instance": instance,
         "variables": _relevant_variables(instance),
-        "form": (form or TaskForm(schema=task_form_schema(task=task))) if can_complete else None,
-        "can_claim": task.state == TaskState.OPEN and task_is_candidate(task=task, user=user),
-        "can_unclaim": task.state == TaskState.ASSIGNED
-        and (task.assignee_id == user.pk or user.is_superuser),
+        "result": shown_values(task.result or {}, specs=task.form),
+        # A form submitted just as the process was suspended stays, disabled, with its values.
+        "form": form,
+        "actions": actions,
         "notice": notice,
         "timeline": instance_history(instance=instance),
     }
     return render(request, "tasks/task_detail.html", context, status=status)
 
 
-def _relevant_variables(instance: Any) -> list[tuple[str, Any]]:
+def _relevant_variables(instance: Any) -> ShownList:
     """The variables the definition declares (what the case is about), else all of them."""
     declared = instance.graph.variables
     names = [name for name in declared if name in instance.variables] or sorted(instance.variables)
-    return [(name, instance.variables[name]) for name in names]
+    return shown_values(instance.variables, specs=declared, names=names)

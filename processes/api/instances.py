@@ -19,8 +19,8 @@ from accounts.api_errors import error_responses
 from accounts.api_json import validated_body
 from accounts.api_lists import PageSizePagination, paginated_response, validated_query
 from accounts.api_users import UsernameField, UsernameFilterField
-from accounts.permissions import can_control_instances
-from processes.errors import Conflict, NotAllowed, NotFound
+from processes.controls import INSTANCE_CONTROLS
+from processes.errors import Conflict, NotFound
 from processes.models import INSTANCE_ID_PATTERN, Event, ProcessInstance
 from processes.selectors import (
     definition_get_startable,
@@ -29,13 +29,7 @@ from processes.selectors import (
     instance_history,
     instances_list,
 )
-from processes.services import (
-    instance_resume,
-    instance_retry,
-    instance_start_or_get,
-    instance_suspend,
-    instance_terminate,
-)
+from processes.services import instance_start_or_get
 from processes.statuses import InstanceStatus
 from tasks.api import TaskSummarySerializer
 from tasks.selectors import instance_open_tasks
@@ -205,7 +199,7 @@ class InstanceDetailApi(APIView):
         responses={200: InstanceDetailSerializer, **error_responses(403, 404, 409)},
     )
     def delete(self, request: Request, instance_id: str) -> Response:
-        return _control(request, instance_id, instance_terminate)
+        return _control(request, instance_id, INSTANCE_CONTROLS["terminate"].service)
 
 
 class InstanceControlApi(APIView):
@@ -226,25 +220,23 @@ class InstanceSuspendApi(InstanceControlApi):
     """Suspend a running instance: no step starts and no task completes until it is
     activated. Managers and admins only."""
 
-    control = instance_suspend
+    control = INSTANCE_CONTROLS["suspend"].service
 
 
 class InstanceActivateApi(InstanceControlApi):
     """Resume a suspended instance. Managers and admins only."""
 
-    control = instance_resume
+    control = INSTANCE_CONTROLS["resume"].service
 
 
 class InstanceRetryApi(InstanceControlApi):
     """Run each failed step of a failed instance once more. Managers and admins only."""
 
-    control = instance_retry
+    control = INSTANCE_CONTROLS["retry"].service
 
 
 def _control(request: Request, instance_id: str, control: Callable[..., Any]) -> Response:
     instance = instance_get_detail(instance_id=instance_id, user=request.user)
-    if not can_control_instances(request.user):
-        raise NotAllowed("controlling instances needs the manager or admin role")
     control(instance=instance, user=request.user)
     return _detail_response(instance_id=instance_id, request=request)
 

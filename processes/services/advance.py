@@ -88,7 +88,7 @@ def route_from(change: Change, *, source: str, targets: tuple[str, ...] | list[s
         if isinstance(action, routing.Activate):
             _activate(change, change.graph.node(action.node_id), action.arrived_from)
         elif isinstance(action, routing.Choose):
-            change.log.add(
+            change.log.add_by_engine(
                 EventType.GATEWAY_EVALUATED,
                 action.node_id,
                 next=action.target,
@@ -152,10 +152,10 @@ def instance_fail_at(
     else:
         _token_end(change, token_id, TokenStatus.FAILED)
     details = {"step_id": node_id, "error": error, "message": message, "traceback": traceback}
-    change.log.add(EventType.TASK_FAILED, node_id, error=error, message=message)
+    change.log.add_by_engine(EventType.TASK_FAILED, node_id, error=error, message=message)
     if instance.status == InstanceStatus.RUNNING:
         instance.fail(error=details)
-        change.log.add(EventType.WORKFLOW_FAILED, node_id, error=error, message=message)
+        change.log.add_by_engine(EventType.WORKFLOW_FAILED, node_id, error=error, message=message)
 
 
 def _activate(change: Change, node: Node, arrived_from: str) -> None:
@@ -176,7 +176,7 @@ def _activate(change: Change, node: Node, arrived_from: str) -> None:
         except ExpressionError as exc:
             _fail_on_expression(change, node, arrived_from, exc, token_id=token.pk)
             return
-        change.log.add(
+        change.log.add_by_engine(
             EventType.TASK_SCHEDULED,
             node.id,
             kind="user",
@@ -201,7 +201,7 @@ def _activate(change: Change, node: Node, arrived_from: str) -> None:
         change.kept_job = job
     else:
         change.job_ids.append(job.pk)
-    change.log.add(
+    change.log.add_by_engine(
         EventType.TASK_SCHEDULED, node.id, kind="service", service=node.service, job_id=job.pk
     )
 
@@ -246,7 +246,7 @@ def _consume_waiting(change: Change, join: routing.Join) -> None:
         ).first()
         consumed.append(token_id)
     Token.objects.filter(pk__in=consumed).update(status=TokenStatus.DONE, ended_at=timezone.now())
-    change.log.add(
+    change.log.add_by_engine(
         EventType.JOIN_COMPLETED,
         join.node_id,
         branches=sorted([*join.consumed_from, join.arrived_from]),
@@ -266,7 +266,7 @@ def _settle(change: Change) -> None:
     if stuck:
         message = "branches wait at a join that no other branch can reach any more"
         instance.fail(error={"step_id": stuck, "error": DEADLOCK, "message": message})
-        change.log.add(EventType.WORKFLOW_FAILED, stuck, error=DEADLOCK, message=message)
+        change.log.add_by_engine(EventType.WORKFLOW_FAILED, stuck, error=DEADLOCK, message=message)
         return
     instance.complete()
-    change.log.add(EventType.WORKFLOW_COMPLETED)
+    change.log.add_by_engine(EventType.WORKFLOW_COMPLETED)

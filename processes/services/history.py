@@ -23,14 +23,17 @@ class EventLog:
         self._events: list[Event] = []
 
     def add(self, type: EventType, step_id: str = "", **payload: Any) -> None:
+        """An event the change's actor caused directly: they started, claimed, completed..."""
+        self._append(type, step_id, self.actor, payload)
+
+    def add_by_engine(self, type: EventType, step_id: str = "", **payload: Any) -> None:
+        """An event the engine made on its own (a decision, a step started, a join): no one
+        did it, even if someone's action set it off."""
+        self._append(type, step_id, None, payload)
+
+    def _append(self, type: EventType, step_id: str, actor: Any, payload: dict) -> None:
         self._events.append(
-            Event(
-                instance=self.instance,
-                type=type,
-                step_id=step_id,
-                actor=self.actor,
-                payload=payload,
-            )
+            Event(instance=self.instance, type=type, step_id=step_id, actor=actor, payload=payload)
         )
 
     def save(self) -> None:

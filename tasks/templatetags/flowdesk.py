@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from django import template
 from django.utils import timezone
 
+from processes import display
 from processes.models import Event, ProcessInstance
 from processes.statuses import EventType, TaskState
 from tasks.models import Task
@@ -37,24 +37,24 @@ EVENT_LABELS = {
 HIDDEN_DETAILS = {"task_id", "job_id", "kind", "manual", "expression"}
 # Payload entries holding variables: shown as their own entries.
 VARIABLE_DETAILS = {"result", "variables"}
-# Payload entries naming a step.
+# Payload entries naming a step, or several.
 STEP_DETAILS = {"next", "step"}
+STEP_LIST_DETAILS = {"branches"}
 
 
 @register.filter
 def display_value(value: Any) -> str:
-    """A variable's value as a person reads it: 5,000 / Yes / 2026-03-01 / {"a": 1}."""
-    if value is None or value == "":
-        return "—"
-    if isinstance(value, bool):
-        return "Yes" if value else "No"
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
-    if isinstance(value, int | float):
-        return f"{value:,}"
-    if isinstance(value, dict | list):
-        return json.dumps(value, ensure_ascii=False)
-    return str(value)
+    return display.display_value(value)
+
+
+@register.filter
+def when(moment: Any) -> str:
+    return display.when(moment)
+
+
+@register.filter
+def priority_label(priority: int) -> str:
+    return display.priority_label(priority)
 
 
 @register.filter
@@ -66,8 +66,7 @@ def is_overdue(task: Task) -> bool:
 
 @register.filter
 def field_label(name: str) -> str:
-    """`business_key` -> "Business key", as generated form labels read."""
-    return name.replace("_", " ").capitalize()
+    return display.label_of(name)
 
 
 @register.filter
@@ -76,18 +75,25 @@ def event_label(event: Event) -> str:
 
 
 @register.simple_tag
-def event_details(instance: ProcessInstance, event: Event) -> list[tuple[str, str]]:
-    """The payload's entries worth reading, each as (label, text); steps by their names."""
+def event_details(instance: ProcessInstance, event: Event) -> list[display.Shown]:
+    """The payload's entries worth reading; steps by their names, variables each on its own."""
     details = []
     for key, value in event.payload.items():
         if key in HIDDEN_DETAILS or value is None:
             continue
         if key in VARIABLE_DETAILS and isinstance(value, dict):
-            details.extend((field_label(name), display_value(v)) for name, v in value.items())
+            shown = display.shown_values(value)
+            details.extend(shown.first)
+            if shown.rest:
+                more = f"{len(shown.rest):,} more (see the variables)"
+                details.append(display.Shown(key, "And", more))
         elif key in STEP_DETAILS and isinstance(value, str):
-            details.append((field_label(key), step_name(instance, value)))
+            details.append(display.Shown(key, field_label(key), step_name(instance, value)))
+        elif key in STEP_LIST_DETAILS and isinstance(value, list):
+            names = ", ".join(step_name(instance, str(step)) for step in value)
+            details.append(display.Shown(key, field_label(key), names))
         else:
-            details.append((field_label(key), display_value(value)))
+            details.append(display.Shown(key, field_label(key), display_value(value)))
     return details
 
 
