@@ -22,6 +22,7 @@ run: export PORT ?= 8000
 run: export PROMETHEUS_MULTIPROC_DIR ?= $(abspath var/metrics)
 run: $(VENV)/.run-installed
 	mkdir -p var/broker var/broker-control
+	test -f var/local.env || printf 'DEBUG=1\nSECRET_KEY=%s\n' "$$($(PY) -c 'import secrets; print(secrets.token_urlsafe(48))')" > var/local.env
 	rm -rf $(PROMETHEUS_MULTIPROC_DIR) && mkdir -p $(PROMETHEUS_MULTIPROC_DIR)
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py load_demo

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field
 from rest_framework import exceptions, serializers, status
 from rest_framework.decorators import api_view, permission_classes
@@ -40,6 +42,12 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
         if exc.field_errors:
             body["errors"] = exc.field_errors
         return Response(body, status=STATUS_OF_ERROR[type(exc)])
+    if isinstance(exc, RequestDataTooBig):
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        return Response(
+            {"detail": f"the request body is larger than the {limit:,} bytes accepted"},
+            status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
+        )
     response = exception_handler(exc, context)
     if response is None:
         return None  # a bug: Django answers 500 and logs it
@@ -104,6 +112,7 @@ ERROR_MEANINGS = {
     403: "The object is visible but you may not do this; `detail` says why.",
     404: "No such object, or one you may not see.",
     409: "The object's state does not allow this (already claimed, finished, suspended...).",
+    413: "The request body is larger than the server accepts.",
     429: "Too many failed logins from this client; retry after `Retry-After` seconds.",
 }
 

@@ -100,4 +100,5 @@ def paginated_response(
 ) -> Response:
     paginator = PageSizePagination()
     page = paginator.paginate_queryset(queryset, request, view=view)
-    return paginator.get_paginated_response(serializer_class(page, many=True).data)
+    rows = serializer_class(page, many=True, context={"request": request})
+    return paginator.get_paginated_response(rows.data)

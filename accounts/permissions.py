@@ -32,6 +32,11 @@ def can_see_all_instances(user: Any) -> bool:
     return user.has_perm("processes.view_processinstance")
 
 
+def can_see_errors_in_full(user: Any) -> bool:
+    """Tracebacks, with their server paths and code: for those who run Flowdesk."""
+    return can_see_all_instances(user)
+
+
 def can_control_instances(user: Any) -> bool:
     """Suspend, resume, terminate and retry any instance."""
     return user.has_perm("processes.change_processinstance")

@@ -17,6 +17,21 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("FLOWDESK_VAR_DIR", BASE_DIR / "var"))
 
 
+def load_local_env(path: Path) -> None:
+    """`KEY=value` lines of the development setup's own file (`make run` writes it once),
+    so `manage.py` commands run in the checkout as they do under `make run`. The
+    environment wins; production has no such file."""
+    if not path.is_file():
+        return
+    for line in path.read_text().splitlines():
+        key, sep, value = line.partition("=")
+        if sep and not key.lstrip().startswith("#"):
+            os.environ.setdefault(key.strip(), value.strip())
+
+
+load_local_env(VAR_DIR / "local.env")
+
+
 def env_bool(name: str, default: bool = False) -> bool:
     value = os.environ.get(name)
     if value is None or value == "":

@@ -3,6 +3,8 @@
 import os
 from pathlib import Path
 
+# A developer's var/local.env (written by `make run`) must not turn DEBUG on in the tests.
+os.environ.setdefault("DEBUG", "")
 os.environ.setdefault("SECRET_KEY", "test-only-secret-key-long-enough-for-hs256")
 os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/flowdesk")
 os.environ.setdefault("CELERY_BROKER_URL", "redis://127.0.0.1:6379/15")

@@ -114,6 +114,13 @@ class ProcessDefinitionAdmin(admin.ModelAdmin):
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
+    def get_deleted_objects(self, objs, request: HttpRequest):
+        """Versions go with their definition (they have no delete right of their own), so
+        what stops a delete is named: the instances that still need the definition."""
+        deleted, counts, perms_needed, protected = super().get_deleted_objects(objs, request)
+        perms_needed.discard(DefinitionVersion._meta.verbose_name)
+        return deleted, counts, perms_needed, protected
+
     @admin.display(description="latest version", ordering="latest_version")
     def latest_version(self, definition: ProcessDefinition) -> int | None:
         return definition.latest_version
@@ -240,17 +247,17 @@ class ProcessInstanceAdmin(ReadOnlyAdmin):
 
 
 class JobStatusFilter(admin.SimpleListFilter):
-    """Failed jobs, the incidents, unless the operator picks another status."""
+    """Every job unless the operator picks a status; "Failed" lists the incidents."""
 
     title = "status"
     parameter_name = "status"
     ALL = "all"
 
     def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin):
-        return [*JobStatus.choices, (self.ALL, "All")]
+        return [(self.ALL, "All"), *JobStatus.choices]
 
     def value(self) -> str:
-        return super().value() or JobStatus.FAILED
+        return super().value() or self.ALL
 
     def choices(self, changelist):
         for lookup, title in self.lookup_choices:

@@ -19,6 +19,7 @@ from accounts.api_errors import error_responses
 from accounts.api_json import validated_body
 from accounts.api_lists import PageSizePagination, paginated_response, validated_query
 from accounts.api_users import UsernameField, UsernameFilterField
+from accounts.permissions import can_see_errors_in_full
 from processes.controls import INSTANCE_CONTROLS
 from processes.errors import Conflict, NotFound
 from processes.models import INSTANCE_ID_PATTERN, Event, ProcessInstance
@@ -44,7 +45,10 @@ class InstanceSerializer(serializers.ModelSerializer):
     process_definition_key = serializers.CharField(source="definition.key")
     version = serializers.IntegerField(help_text="The definition version it runs.")
     started_by = UsernameField()
-    error = serializers.JSONField(allow_null=True, help_text="Why it failed, while failed.")
+    error = serializers.SerializerMethodField(
+        help_text="Why it failed, while failed: `step_id`, `error`, `message`; managers and "
+        "admins also get the `traceback`."
+    )
 
     class Meta:
         model = ProcessInstance
@@ -61,6 +65,15 @@ class InstanceSerializer(serializers.ModelSerializer):
             "updated_at",
             "ended_at",
         )
+
+
+    @extend_schema_field({"type": "object", "nullable": True, "additionalProperties": {}})
+    def get_error(self, instance: ProcessInstance) -> dict[str, Any] | None:
+        # A traceback shows server paths and code: for the people who run Flowdesk only.
+        request = self.context.get("request")
+        if instance.error is None or (request and can_see_errors_in_full(request.user)):
+            return instance.error
+        return {key: value for key, value in instance.error.items() if key != "traceback"}
 
 
 class InstanceDetailSerializer(InstanceSerializer):
@@ -123,7 +136,8 @@ class EventSerializer(serializers.ModelSerializer):
 
 def _detail_response(*, instance_id: str, request: Request, status: int = 200) -> Response:
     instance = instance_get_detail(instance_id=instance_id, user=request.user)
-    return Response(InstanceDetailSerializer(instance).data, status=status)
+    detail = InstanceDetailSerializer(instance, context={"request": request})
+    return Response(detail.data, status=status)
 
 
 class InstanceListApi(APIView):
