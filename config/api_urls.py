@@ -13,6 +13,7 @@ from processes.api.instances import (
     InstanceListApi,
     InstanceRetryApi,
     InstanceSuspendApi,
+    InstanceVariablesApi,
 )
 from tasks.api import (
     TaskAssignApi,
@@ -37,6 +38,7 @@ v1 = [
     path("process-instances/<str:instance_id>/activate", InstanceActivateApi.as_view()),
     path("process-instances/<str:instance_id>/retry", InstanceRetryApi.as_view()),
     path("process-instances/<str:instance_id>/history", InstanceHistoryApi.as_view()),
+    path("process-instances/<str:instance_id>/variables", InstanceVariablesApi.as_view()),
     path("tasks", TaskListApi.as_view(), name="tasks"),
     path("tasks/<str:task_id>", TaskDetailApi.as_view()),
     path("tasks/<str:task_id>/claim", TaskClaimApi.as_view()),

@@ -2,6 +2,7 @@
 
 from django.urls import path
 
+from processes import repair_views
 from processes import views as process_views
 from tasks import views as task_views
 
@@ -14,6 +15,11 @@ urlpatterns = [
     path("start/", process_views.start_list, name="start-list"),
     path("start/<str:key>/", process_views.start_form, name="start-form"),
     path("instances/<str:instance_id>/", process_views.instance_detail, name="instance-detail"),
+    path(
+        "instances/<str:instance_id>/variables/",
+        repair_views.instance_variables_edit,
+        name="instance-variables",
+    ),
     path(
         "instances/<str:instance_id>/<str:action>/",
         process_views.instance_control,

@@ -230,7 +230,9 @@ class ProcessInstanceAdmin(ReadOnlyAdmin):
     search_help_text = "Business key, or the start of an instance id."
     list_select_related = ("definition", "definition_version", "started_by")
     inlines = (EventInline,)
-    actions = tuple(_control_action(control) for control in INSTANCE_CONTROLS.values())
+    actions = tuple(
+        _control_action(control) for control in INSTANCE_CONTROLS.values() if not control.page
+    )
 
     def has_control_permission(self, request: HttpRequest) -> bool:
         return all(control.may(request.user) for control in INSTANCE_CONTROLS.values())

@@ -20,7 +20,9 @@ from processes.services import (
     instance_retry,
     instance_suspend,
     instance_terminate,
+    instance_variables_update,
 )
+from processes.services.repair import REPAIRABLE
 
 
 @dataclass(frozen=True)
@@ -32,6 +34,15 @@ class InstanceControl:
     may: Callable[[Any], bool]
     done: str
     confirm: str = ""  # asked before a control that cannot be undone
+    # A control with a form of its own: the page links to it. Available in `statuses`
+    # (the others: when the instance's transition of the same name may proceed).
+    page: str = ""
+    statuses: tuple[str, ...] = ()
+
+    def available_for(self, instance: ProcessInstance) -> bool:
+        if self.statuses:
+            return instance.status in self.statuses
+        return can_proceed(getattr(instance, self.name))
 
 
 INSTANCE_CONTROLS: dict[str, InstanceControl] = {
@@ -65,6 +76,16 @@ INSTANCE_CONTROLS: dict[str, InstanceControl] = {
             "Terminated: its open tasks and jobs are cancelled.",
             confirm="Terminate this process? Its open tasks and jobs are cancelled.",
         ),
+        InstanceControl(
+            "variables",
+            "Edit variables",
+            "edited",
+            instance_variables_update,
+            can_control_instances,
+            "Variables saved. Retry or resume the process to go on.",
+            page="instance-variables",
+            statuses=REPAIRABLE,
+        ),
     )
 }
 
@@ -74,5 +95,5 @@ def instance_controls_available(*, instance: ProcessInstance, user: Any) -> list
     return [
         control
         for control in INSTANCE_CONTROLS.values()
-        if control.may(user) and can_proceed(getattr(instance, control.name))
+        if control.may(user) and control.available_for(instance)
     ]

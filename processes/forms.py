@@ -33,6 +33,33 @@ class VariablesForm(SchemaForm):
         super().__init__(*args, schema=schema, prefix="var", **kwargs)
 
 
+class VariablesEditForm(SchemaForm):
+    """Every variable of an instance, typed by its declaration (undeclared ones as JSON), with
+    its current value; `changes` is what the operator changed, an emptied field removing it."""
+
+    def __init__(
+        self,
+        *args: Any,
+        declared: Mapping[str, VariableSpec],
+        current: Mapping[str, Any],
+        **kwargs: Any,
+    ) -> None:
+        schema = {name: {**spec.as_field(), "required": False} for name, spec in declared.items()}
+        schema |= {name: {"type": "object"} for name in current if name not in declared}
+        super().__init__(*args, schema=schema, prefix="var", **kwargs)
+        self.current = current
+        for name, field in self.fields.items():
+            field.initial = current.get(name, field.initial)
+            if name not in declared:
+                field.help_text = "Not declared by the process: any JSON value."
+
+    def changes(self) -> dict[str, Any]:
+        given = self.values()
+        changed = {name: value for name, value in given.items() if self.current.get(name) != value}
+        removed = {name: None for name in self.current if name in self.fields and name not in given}
+        return changed | removed
+
+
 class DefinitionSourceForm(forms.Form):
     """A definition uploaded as a file or pasted; `clean` leaves its `text` and `format`."""
 

@@ -53,6 +53,7 @@ class EventType(models.TextChoices):
     TASK_ASSIGNED = "TASK_ASSIGNED"
     GATEWAY_EVALUATED = "GATEWAY_EVALUATED"
     JOIN_COMPLETED = "JOIN_COMPLETED"
+    VARIABLES_UPDATED = "VARIABLES_UPDATED"
 
 
 class DefinitionFormat(models.TextChoices):

@@ -87,7 +87,7 @@ def instance_detail(request: HttpRequest, instance_id: str) -> HttpResponse:
 def instance_control(request: HttpRequest, instance_id: str, action: str) -> HttpResponse:
     instance = _visible_instance(request, instance_id)
     control = INSTANCE_CONTROLS.get(action)
-    if control is None:
+    if control is None or control.page:
         raise Http404(f"no action {action!r}")
     try:
         control.service(instance=instance, user=request.user)

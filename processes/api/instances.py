@@ -30,7 +30,7 @@ from processes.selectors import (
     instance_history,
     instances_list,
 )
-from processes.services import instance_start_or_get
+from processes.services import instance_start_or_get, instance_variables_update
 from processes.statuses import InstanceStatus
 from tasks.api import TaskSummarySerializer
 from tasks.selectors import instance_open_tasks
@@ -253,6 +253,23 @@ def _control(request: Request, instance_id: str, control: Callable[..., Any]) ->
     instance = instance_get_detail(instance_id=instance_id, user=request.user)
     control(instance=instance, user=request.user)
     return _detail_response(instance_id=instance_id, request=request)
+
+
+class InstanceVariablesApi(APIView):
+    @extend_schema(
+        summary="Edit the variables of a failed or suspended instance (repair)",
+        description="A JSON merge patch: each name sets that variable, `null` removes it. "
+        "Values are checked against the definition's declarations; the change is recorded in "
+        "the history (`VARIABLES_UPDATED`, before and after, who). Then `PUT .../retry` or "
+        "`.../activate` lets it go on. Managers and admins only.",
+        parameters=[INSTANCE_ID],
+        request={"application/json": {"type": "object", "additionalProperties": {}}},
+        responses={200: InstanceDetailSerializer, **error_responses(400, 403, 404, 409)},
+    )
+    def patch(self, request: Request, instance_id: str) -> Response:
+        instance = instance_get_detail(instance_id=instance_id, user=request.user)
+        instance_variables_update(instance=instance, changes=request.data, user=request.user)
+        return _detail_response(instance_id=instance_id, request=request)
 
 
 class InstanceHistoryApi(APIView):

@@ -10,6 +10,7 @@ from processes.services.instances import (
     instance_terminate,
 )
 from processes.services.job_runs import job_run
+from processes.services.repair import instance_variables_update
 from processes.services.sweeper import jobs_sweep
 
 __all__ = [
@@ -20,6 +21,7 @@ __all__ = [
     "instance_start_or_get",
     "instance_suspend",
     "instance_terminate",
+    "instance_variables_update",
     "job_run",
     "jobs_sweep",
 ]

@@ -32,6 +32,7 @@ EVENT_LABELS = {
     EventType.TASK_ASSIGNED: "Task assigned",
     EventType.GATEWAY_EVALUATED: "Decision taken",
     EventType.JOIN_COMPLETED: "Branches joined",
+    EventType.VARIABLES_UPDATED: "Variables edited",
 }
 # Internal references and bookkeeping people do not need in the timeline.
 HIDDEN_DETAILS = {"task_id", "job_id", "kind", "manual", "expression"}
@@ -87,6 +88,8 @@ def event_details(instance: ProcessInstance, event: Event) -> list[display.Shown
             if shown.rest:
                 more = f"{len(shown.rest):,} more (see the variables)"
                 details.append(display.Shown(key, "And", more))
+        elif key == "changes" and isinstance(value, dict):
+            details.extend(_changed(name, change) for name, change in value.items())
         elif key in STEP_DETAILS and isinstance(value, str):
             details.append(display.Shown(key, field_label(key), step_name(instance, value)))
         elif key in STEP_LIST_DETAILS and isinstance(value, list):
@@ -95,6 +98,14 @@ def event_details(instance: ProcessInstance, event: Event) -> list[display.Shown
         else:
             details.append(display.Shown(key, field_label(key), display_value(value)))
     return details
+
+
+def _changed(name: str, change: Any) -> display.Shown:
+    """One edited variable: `5,000 → 6,000`, `— → Yes` for a new one, `x → —` removed."""
+    if not isinstance(change, dict):
+        return display.Shown(name, field_label(name), display_value(change))
+    before, after = display_value(change.get("before")), display_value(change.get("after"))
+    return display.Shown(name, field_label(name), f"{before} → {after}")
 
 
 @register.simple_tag

@@ -1,0 +1,71 @@
+"""Repairing a stuck instance: an operator corrects its variables, then retries it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import transaction
+
+from accounts.permissions import can_control_instances, require
+from processes.errors import Conflict, InvalidInput
+from processes.models import ProcessInstance
+from processes.services.advance import Change, instance_lock
+from processes.statuses import EventType, InstanceStatus
+from processes.variables import variables_check, variables_size_check
+
+REPAIRABLE = (InstanceStatus.FAILED, InstanceStatus.SUSPENDED)
+
+
+def instance_variables_update(
+    *, instance: ProcessInstance, changes: dict[str, Any], user: Any = None
+) -> ProcessInstance:
+    """Set (or, with None, remove) variables of a failed or suspended instance.
+
+    Values are checked against the definition's declarations (types; a required variable
+    cannot be removed; with `strict_variables`, only declared names). The history gets one
+    VARIABLES_UPDATED event with each change's before and after, and who made it. Locks the
+    instance row. Managers and admins only.
+    """
+    require(user, can_control_instances, "only managers and admins may edit a process's variables")
+    if not isinstance(changes, dict) or not changes:
+        raise InvalidInput("give the variables to change as a non-empty object")
+    with transaction.atomic():
+        locked = instance_lock(instance.pk)
+        if locked.status not in REPAIRABLE:
+            raise Conflict(
+                f"the variables of a {locked.status} instance cannot be edited: "
+                "suspend it first (a failed one can be edited as it is)"
+            )
+        graph = locked.graph
+        setting = {name: value for name, value in changes.items() if value is not None}
+        variables_check(declared=graph.variables, values=setting, strict=graph.strict_variables)
+        removing = [name for name, value in changes.items() if value is None]
+        _refuse_removing_required(graph.variables, removing)
+        before = locked.variables
+        after = {k: v for k, v in {**before, **setting}.items() if k not in removing}
+        variables_size_check(after)
+        diff = {
+            name: {"before": before.get(name), "after": after.get(name)}
+            for name in changes
+            if before.get(name) != after.get(name) or (name in before) != (name in after)
+        }
+        if not diff:
+            return locked
+        locked.variables = after
+        change = Change(locked, user)
+        change.log.add(EventType.VARIABLES_UPDATED, changes=diff)
+        change.finish()
+    return locked
+
+
+def _refuse_removing_required(declared: dict, removing: list[str]) -> None:
+    required = {
+        name: ["is required; it cannot be removed"]
+        for name in removing
+        if name in declared and declared[name].required
+    }
+    if required:
+        raise InvalidInput(
+            "required variables cannot be removed: " + ", ".join(sorted(required)),
+            field_errors=required,
+        )
