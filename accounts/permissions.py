@@ -28,6 +28,11 @@ def can_publish(user: Any) -> bool:
     return user.has_perm("processes.add_processdefinition")
 
 
+def can_manage_definitions(user: Any) -> bool:
+    """Grant and revoke who may start a definition."""
+    return user.has_perm("processes.change_processdefinition")
+
+
 def can_see_all_instances(user: Any) -> bool:
     return user.has_perm("processes.view_processinstance")
 

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from processes import repair_views
+from processes import repair_views, start_rights_views
 from processes import views as process_views
 from tasks import views as task_views
 
@@ -13,6 +13,11 @@ urlpatterns = [
     path("tasks/<int:task_id>/unclaim/", task_views.task_unclaim_view, name="task-unclaim"),
     path("tasks/<int:task_id>/complete/", task_views.task_complete_view, name="task-complete"),
     path("start/", process_views.start_list, name="start-list"),
+    path(
+        "definitions/<str:key>/starters/",
+        start_rights_views.definition_starters_page,
+        name="definition-starters",
+    ),
     path("start/<str:key>/", process_views.start_form, name="start-form"),
     path("instances/<str:instance_id>/", process_views.instance_detail, name="instance-detail"),
     path(

@@ -19,6 +19,7 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.text import capfirst
+from guardian.admin import GuardedModelAdmin
 
 from accounts.permissions import can_control_instances
 from processes.controls import INSTANCE_CONTROLS, InstanceControl
@@ -92,8 +93,12 @@ class DefinitionVersionInline(ReadOnlyInline):
 
 
 @admin.register(ProcessDefinition)
-class ProcessDefinitionAdmin(admin.ModelAdmin):
-    """Definitions are published (the add page), never edited: a version is immutable."""
+class ProcessDefinitionAdmin(GuardedModelAdmin):
+    """Definitions are published (the add page), never edited: a version is immutable.
+
+    "Object permissions" (django-guardian) grants and revokes, per user or group, the right
+    to start this definition ("Can start instances of this definition").
+    """
 
     list_display = (
         "key",
@@ -147,8 +152,11 @@ class ProcessDefinitionAdmin(admin.ModelAdmin):
         problems = []
         if request.method == "POST" and form.is_valid():
             text, format = form.cleaned_data["text"], form.cleaned_data["format"]
+            starters = [group.name for group in form.cleaned_data["starter_groups"]]
             try:
-                version = definition_publish(source=text, format=format, user=request.user)
+                version = definition_publish(
+                    source=text, format=format, user=request.user, starter_groups=starters
+                )
             except DefinitionError as error:
                 problems = sorted(error.problems, key=lambda problem: problem.line or 0)
                 # A file input cannot be refilled: give the text back to fix in place.

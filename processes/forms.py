@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from django import forms
+from django.contrib.auth.models import Group
 
 from processes.dsl import format_of_file
 from processes.dsl.graph import VariableSpec
@@ -76,6 +77,13 @@ class DefinitionSourceForm(forms.Form):
         required=False,
         choices=[("", "Detect"), (DefinitionFormat.JSON, "JSON"), (DefinitionFormat.YAML, "YAML")],
         help_text="Detected from the file name, else from the text (JSON starts with '{').",
+    )
+    starter_groups = forms.ModelMultipleChoiceField(
+        queryset=Group.objects.order_by("name"),
+        required=False,
+        label="Who may start it",
+        help_text="Groups whose members may start this process (managers and admins always "
+        "may). More can be granted later under “Object permissions”.",
     )
 
     def clean(self) -> dict[str, Any]:

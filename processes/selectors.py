@@ -132,6 +132,33 @@ def definition_get_startable(
     return definition
 
 
+def definition_get(*, definition_id: Any = None, key: str | None = None) -> ProcessDefinition:
+    """The definition with this id or key, whoever asks, or NotFound. For starting: a start
+    that is not allowed is refused by the service with its reason, not hidden as a typo."""
+    definitions = ProcessDefinition.objects.all()
+    if key is not None:
+        definition = definitions.filter(key=key).first()
+    else:
+        pk = _as_int(definition_id)
+        definition = definitions.filter(pk=pk).first() if pk is not None else None
+    if definition is None:
+        raise NotFound(f"no process definition {key or definition_id!r}")
+    return definition
+
+
+def definition_starters(*, definition: ProcessDefinition) -> tuple[list, list]:
+    """The groups and the users granted the right to start `definition` (by name)."""
+    from guardian.shortcuts import get_groups_with_perms, get_users_with_perms
+
+    groups = get_groups_with_perms(definition, attach_perms=True)
+    users = get_users_with_perms(definition, attach_perms=True, with_group_users=False)
+    start = "start_processdefinition"
+    return (
+        sorted((g for g, perms in groups.items() if start in perms), key=lambda g: g.name),
+        sorted((u for u, perms in users.items() if start in perms), key=lambda u: u.username),
+    )
+
+
 def definition_version_get(
     *, definition: ProcessDefinition, number: int | None = None
 ) -> DefinitionVersion:

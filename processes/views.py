@@ -14,13 +14,14 @@ from django.shortcuts import redirect, render
 from django.utils.text import capfirst
 from django.views.decorators.http import require_POST
 
+from accounts.permissions import can_start
 from processes.controls import INSTANCE_CONTROLS, instance_controls_available
 from processes.display import shown_values
 from processes.errors import Conflict, InvalidInput, NotAllowed, NotFound
 from processes.forms import StartForm, VariablesForm
 from processes.models import ProcessInstance, graph_of_version
 from processes.selectors import (
-    definition_get_startable,
+    definition_get,
     definition_version_get,
     definitions_startable_by,
     instance_current_steps,
@@ -41,10 +42,14 @@ def start_list(request: HttpRequest) -> HttpResponse:
 @login_required
 def start_form(request: HttpRequest, key: str) -> HttpResponse:
     try:
-        definition = definition_get_startable(user=request.user, key=key)
+        definition = definition_get(key=key)
         version = definition_version_get(definition=definition)
     except NotFound as error:
         raise Http404(error.message) from None
+    if not can_start(request.user, definition):
+        raise PermissionDenied(
+            f"You may not start “{definition.name}”: ask a manager to grant you the right."
+        )
     declared = graph_of_version(version.pk).variables
     data = request.POST if request.method == "POST" else None
     form, variables = StartForm(data), VariablesForm(data, declared=declared)
@@ -60,6 +65,8 @@ def start_form(request: HttpRequest, key: str) -> HttpResponse:
             variables.add_service_errors(error)
         except NotFound as error:
             raise Http404(error.message) from None
+        except NotAllowed as error:
+            raise PermissionDenied(capfirst(error.message) + ".") from None
         else:
             messages.success(request, f"Started “{definition.name}”.")
             return redirect("instance-detail", instance.pk)

@@ -183,8 +183,16 @@ class DefinitionListApi(APIView):
             "JSON (the seed's envelope, `{format, source}` or a whole document) or a YAML "
             "body sent as `application/yaml`. A source identical to the latest version "
             "answers that version. Every problem of an invalid definition is listed in "
-            "`errors`. Managers and admins only."
+            "`errors`. `?starter_groups=finance,hr` lets those groups start it (all or "
+            "nothing: an unknown group is a 400). Managers and admins only."
         ),
+        parameters=[
+            OpenApiParameter(
+                "starter_groups",
+                str,
+                description="Comma-separated group names that may start the definition.",
+            )
+        ],
         request={"application/json": PUBLISH_JSON, "application/yaml": {"type": "string"}},
         examples=[PUBLISH_EXAMPLE],
         responses={201: DefinitionDetailSerializer, **error_responses(400, 403)},
@@ -195,10 +203,19 @@ class DefinitionListApi(APIView):
         raw = request.body  # read before request.data: a JSON document is kept as sent
         body = publish_body(data=request.data, raw=raw)
         try:
-            version = definition_publish(source=body.source, format=body.format, user=request.user)
+            version = definition_publish(
+                source=body.source,
+                format=body.format,
+                user=request.user,
+                starter_groups=_names(request.query_params.getlist("starter_groups")),
+            )
         except DefinitionError as error:
             raise body.problems_as_sent(error) from None
         return Response(DefinitionDetailSerializer(version).data, status=201)
+
+
+def _names(values: list[str]) -> list[str]:
+    return [name.strip() for value in values for name in value.split(",") if name.strip()]
 
 
 class DefinitionDetailApi(APIView):

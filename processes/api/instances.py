@@ -24,7 +24,7 @@ from processes.controls import INSTANCE_CONTROLS
 from processes.errors import Conflict, NotFound
 from processes.models import INSTANCE_ID_PATTERN, Event, ProcessInstance
 from processes.selectors import (
-    definition_get_startable,
+    definition_get,
     instance_current_steps,
     instance_get_detail,
     instance_history,
@@ -165,13 +165,12 @@ class InstanceListApi(APIView):
         responses={
             201: InstanceDetailSerializer,
             200: InstanceDetailSerializer,
-            **error_responses(400, 404, 409),
+            **error_responses(400, 403, 404, 409),
         },
     )
     def post(self, request: Request) -> Response:
         data = validated_body(serializer_class=InstanceStartSerializer, request=request)
-        definition = definition_get_startable(
-            user=request.user,
+        definition = definition_get(
             definition_id=data.get("process_definition_id"),
             key=data.get("process_definition_key"),
         )

@@ -3,24 +3,35 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterable
 from typing import Any
 
 from django.db import IntegrityError, transaction
 
+from accounts.permissions import can_publish, require
 from processes.dsl import compile_definition
 from processes.errors import InvalidInput
 from processes.models import DefinitionVersion, ProcessDefinition
 from processes.registry import service_exists
+from processes.services.start_rights import definition_starters_grant
 from processes.statuses import DefinitionFormat
 
 
-def definition_publish(*, source: str, format: str, user: Any = None) -> DefinitionVersion:
-    """Compile `source` and store it as the next version of its key.
+def definition_publish(
+    *,
+    source: str,
+    format: str,
+    user: Any = None,
+    starter_groups: Iterable[str] = (),
+) -> DefinitionVersion:
+    """Compile `source` and store it as the next version of its key; the `starter_groups`
+    (names) may start it from then on, in the same transaction.
 
     Raises `processes.dsl.DefinitionError` with every problem found. Publishing a source
     identical to the latest version returns that version. Locks the definition row, so
     concurrent publishes of one key get consecutive numbers.
     """
+    require(user, can_publish, "publishing definitions needs the manager or admin role")
     if format not in DefinitionFormat.values:
         raise InvalidInput(f"unknown definition format {format!r}; use json or yaml")
     if not isinstance(source, str):
@@ -30,7 +41,12 @@ def definition_publish(*, source: str, format: str, user: Any = None) -> Definit
     for _ in range(2):  # a concurrent first publish of the same key wins the insert
         try:
             with transaction.atomic():
-                return _publish_locked(graph, source, format, checksum, user)
+                version = _publish_locked(graph, source, format, checksum, user)
+                if starter_groups:
+                    definition_starters_grant(
+                        definition=version.definition, groups=starter_groups, user=user
+                    )
+                return version
         except IntegrityError:
             continue
     raise InvalidInput(f"definition {graph.key!r} is being published concurrently; try again")

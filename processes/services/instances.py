@@ -9,7 +9,7 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django_fsm import can_proceed
 
-from accounts.permissions import can_control_instances, require
+from accounts.permissions import can_control_instances, can_start, require
 from processes.errors import Conflict, InvalidInput, NotFound
 from processes.models import (
     INSTANCE_ID_PATTERN,
@@ -57,8 +57,15 @@ def instance_start_or_get(
 
     Returns the instance and whether this call created it. The new row is inserted in the
     transaction that walks it to its first waiting steps; no existing row is locked.
+    NotAllowed when `user` may not start the definition.
     """
     version = _latest_version(definition_key)
+    definition = version.definition
+    require(
+        user,
+        lambda person: can_start(person, definition),
+        f"you may not start “{definition.name}”: ask a manager to grant you the right",
+    )
     if instance_id is not None:
         _check_instance_id(instance_id)
         existing = ProcessInstance.objects.filter(pk=instance_id).first()
@@ -191,7 +198,10 @@ def _cancel_all(change: Change) -> None:
 
 def _latest_version(definition_key: str) -> DefinitionVersion:
     version = (
-        DefinitionVersion.objects.filter(definition__key=definition_key).order_by("-number").first()
+        DefinitionVersion.objects.filter(definition__key=definition_key)
+        .select_related("definition")
+        .order_by("-number")
+        .first()
     )
     if version is None:
         raise NotFound(f"no process definition with key {definition_key!r}")

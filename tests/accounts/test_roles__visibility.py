@@ -55,6 +55,8 @@ def world():
         "bob": member("bob", "user", "reviewers"),
         "eve": member("eve", "user"),
     }
+    review = ProcessDefinition.objects.get(key="review")
+    assign_perm("processes.start_processdefinition", people["ann"], review)
     instance = instance_start(
         definition_key="review", variables={"owner": "ann"}, user=people["ann"]
     )

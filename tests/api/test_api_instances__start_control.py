@@ -56,7 +56,7 @@ def test_start__an_id_taken_by_someone_elses_instance_is_409_and_shows_nothing(a
     taken = start(api("bob"), id="EXP-43", variables={"amount": 1})
     assert taken.status_code == 409
     assert set(taken.json()) == {"detail"}
-    assert start(api("eve"), id="EXP-43").status_code == 404  # eve may not start approval
+    assert start(api("eve"), id="EXP-43").status_code == 403  # eve may not start approval
 
 
 def test_start__a_variable_of_the_wrong_type_is_400_naming_it(api, approval):
@@ -83,9 +83,12 @@ def test_start__malformed_bodies_are_400(api, approval, body):
     assert answer.json()["errors"]
 
 
-def test_start__an_unknown_or_forbidden_definition_is_404(api, approval):
+def test_start__an_unknown_definition_is_404_a_forbidden_one_403_saying_why(api, approval):
     assert start(api("ann"), process_definition_key="nope").status_code == 404
-    assert start(api("eve")).status_code == 404
+    refused = start(api("eve"))
+    assert refused.status_code == 403
+    detail = refused.json()["detail"]
+    assert "may not start" in detail and "ask a manager" in detail
 
 
 def test_detail__only_the_starter_task_holders_and_managers_see_an_instance(api, approval):

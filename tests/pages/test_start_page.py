@@ -23,7 +23,9 @@ def test_list__only_the_definitions_the_user_may_start(clerk, expense):
     html = clerk.get("/start/").content.decode()
     assert 'href="/start/expense-approval/"' in html
     assert "secret-process" not in html
-    assert clerk.get("/start/secret-process/").status_code == 404
+    refused = clerk.get("/start/secret-process/")
+    assert refused.status_code == 403 and "ask a manager" in refused.content.decode()
+    assert clerk.get("/start/no-such-process/").status_code == 404
 
 
 def test_list__nothing_to_start_says_so(clerk):

@@ -1,0 +1,66 @@
+"""Who may start a definition: django-guardian's `start_processdefinition`, per user or group.
+
+Managers and admins hold it globally; these services grant and revoke it on one definition.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from django.contrib.auth.models import Group
+from django.db import transaction
+from guardian.shortcuts import assign_perm, remove_perm
+
+from accounts.permissions import can_manage_definitions, require
+from accounts.selectors import users_assignable
+from processes.errors import InvalidInput
+from processes.models import ProcessDefinition
+
+START = "processes.start_processdefinition"
+
+
+def definition_starters_grant(
+    *,
+    definition: ProcessDefinition,
+    groups: Iterable[str] = (),
+    users: Iterable[str] = (),
+    user: Any = None,
+) -> None:
+    """Let the named groups and users start `definition`; unknown names refuse it all."""
+    require(user, can_manage_definitions, "only managers and admins may grant start rights")
+    found_groups, found_users = _named(groups, users)
+    with transaction.atomic():
+        for holder in (*found_groups, *found_users):
+            assign_perm(START, holder, definition)
+
+
+def definition_starters_revoke(
+    *,
+    definition: ProcessDefinition,
+    groups: Iterable[str] = (),
+    users: Iterable[str] = (),
+    user: Any = None,
+) -> None:
+    """Take the right to start `definition` from the named groups and users."""
+    require(user, can_manage_definitions, "only managers and admins may revoke start rights")
+    found_groups, found_users = _named(groups, users)
+    with transaction.atomic():
+        for holder in (*found_groups, *found_users):
+            remove_perm(START, holder, definition)
+
+
+def _named(groups: Iterable[str], users: Iterable[str]) -> tuple[list, list]:
+    group_names, usernames = list(dict.fromkeys(groups)), list(dict.fromkeys(users))
+    found_groups = list(Group.objects.filter(name__in=group_names))
+    found_users = list(users_assignable().filter(username__in=usernames))
+    errors = {}
+    missing = set(group_names) - {g.name for g in found_groups}
+    if missing:
+        errors["groups"] = [f"no group named {name!r}" for name in sorted(missing)]
+    missing = set(usernames) - {u.username for u in found_users}
+    if missing:
+        errors["users"] = [f"no active user named {name!r}" for name in sorted(missing)]
+    if errors:
+        raise InvalidInput("unknown groups or users: nothing was changed", field_errors=errors)
+    return found_groups, found_users
