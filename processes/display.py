@@ -53,6 +53,10 @@ class ShownList:
     def __len__(self) -> int:
         return len(self.first) + len(self.rest)
 
+    @property
+    def total(self) -> str:
+        return f"{len(self):,}"
+
 
 def label_of(name: str) -> str:
     """`business_key` -> "Business key", as generated form labels read."""
