@@ -34,9 +34,10 @@ def test_list__nothing_to_start_says_so(clerk):
 
 def test_form__a_field_per_declared_variable_and_a_business_key(clerk, expense):
     html = clerk.get("/start/expense-approval/").content.decode()
-    assert re.search(r'<label for="id_var-amount">Amount</label>', html)
-    assert re.search(r'<input type="number" name="var-amount" step="any"', html)
-    assert re.search(r'<label for="id_var-description">Description</label>', html)
+    # The example declares a required money amount in EUR and labels its variables.
+    assert re.search(r'<label for="id_var-amount" class="required">Amount \(EUR\)</label>', html)
+    assert re.search(r'<input type="text" name="var-amount" [^>]*inputmode="decimal"', html)
+    assert re.search(r'<label for="id_var-description" class="required">What it was for</', html)
     assert re.search(r'<label for="id_business_key">Business key</label>', html)
 
 

@@ -23,7 +23,8 @@ EXAMPLES = Path(settings.BASE_DIR) / "examples"
 # username, password, groups, superuser. Demo only: `load_demo` refuses without DEBUG.
 DEMO_USERS = (
     ("admin", "admin", (ADMIN,), True),
-    ("manager", "manager", (MANAGER, "finance", "hr"), False),
+    ("manager", "manager", (MANAGER, "finance"), False),
+    ("hr", "hr", (USER, "hr"), False),
     ("clerk", "clerk", (USER,), False),
 )
 
