@@ -124,6 +124,13 @@ class ProcessDefinitionAdmin(GuardedModelAdmin):
         what stops a delete is named: the instances that still need the definition."""
         deleted, counts, perms_needed, protected = super().get_deleted_objects(objs, request)
         perms_needed.discard(DefinitionVersion._meta.verbose_name)
+        in_use = ProcessInstance.objects.filter(definition__in=list(objs)).count()
+        if in_use:
+            perms_needed.discard(ProcessInstance._meta.verbose_name)
+            protected = [
+                f"{in_use:,} process instance{'s' if in_use != 1 else ''} of it: a definition "
+                "with instances cannot be deleted, because their history refers to it"
+            ]
         return deleted, counts, perms_needed, protected
 
     @admin.display(description="latest version", ordering="latest_version")
