@@ -121,21 +121,16 @@ def definition_get_startable(
 ) -> ProcessDefinition:
     """The definition with this id or key, or NotFound: a definition `user` may not start is
     one they cannot see."""
-    definitions = definitions_startable_by(user=user)
-    if key is not None:
-        definition = definitions.filter(key=key).first()
-    else:
-        pk = _as_int(definition_id)
-        definition = definitions.filter(pk=pk).first() if pk is not None else None
-    if definition is None:
-        raise NotFound(f"no process definition {key or definition_id!r}")
-    return definition
+    return _definition_in(definitions_startable_by(user=user), definition_id, key)
 
 
 def definition_get(*, definition_id: Any = None, key: str | None = None) -> ProcessDefinition:
     """The definition with this id or key, whoever asks, or NotFound. For starting: a start
     that is not allowed is refused by the service with its reason, not hidden as a typo."""
-    definitions = ProcessDefinition.objects.all()
+    return _definition_in(ProcessDefinition.objects.all(), definition_id, key)
+
+
+def _definition_in(definitions: QuerySet, definition_id: Any, key: str | None):
     if key is not None:
         definition = definitions.filter(key=key).first()
     else:

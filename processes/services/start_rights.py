@@ -28,11 +28,7 @@ def definition_starters_grant(
     user: Any = None,
 ) -> None:
     """Let the named groups and users start `definition`; unknown names refuse it all."""
-    require(user, can_manage_definitions, "only managers and admins may grant start rights")
-    found_groups, found_users = _named(groups, users)
-    with transaction.atomic():
-        for holder in (*found_groups, *found_users):
-            assign_perm(START, holder, definition)
+    _change(assign_perm, "grant", definition, groups, users, user)
 
 
 def definition_starters_revoke(
@@ -43,11 +39,15 @@ def definition_starters_revoke(
     user: Any = None,
 ) -> None:
     """Take the right to start `definition` from the named groups and users."""
-    require(user, can_manage_definitions, "only managers and admins may revoke start rights")
+    _change(remove_perm, "revoke", definition, groups, users, user)
+
+
+def _change(apply, verb: str, definition, groups, users, user) -> None:
+    require(user, can_manage_definitions, f"only managers and admins may {verb} start rights")
     found_groups, found_users = _named(groups, users)
     with transaction.atomic():
         for holder in (*found_groups, *found_users):
-            remove_perm(START, holder, definition)
+            apply(START, holder, definition)
 
 
 def _named(groups: Iterable[str], users: Iterable[str]) -> tuple[list, list]:
