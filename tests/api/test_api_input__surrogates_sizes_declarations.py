@@ -11,7 +11,6 @@ from guardian.shortcuts import assign_perm
 
 from processes.models import DefinitionVersion, ProcessDefinition, ProcessInstance
 from processes.services import definition_publish
-from tests.api.support import PASSWORD
 from tests.support.engine import run_due_jobs
 
 pytestmark = pytest.mark.django_db
@@ -121,7 +120,7 @@ def test_declared__old_stored_graphs_still_load(declared):
 
 
 def test_start_page__empty_form_names_the_required_fields(client, people, declared):
-    client.login(username="ann", password=PASSWORD)
+    client.force_login(people["ann"])
     page = client.get("/start/declared/")
     assert 'name="var-amount"' in page.content.decode() and "(EUR)" in page.content.decode()
     refused = client.post("/start/declared/", {"business_key": ""})

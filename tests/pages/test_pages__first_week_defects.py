@@ -28,7 +28,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def login(name: str) -> Client:
     client = Client()
-    client.login(username=name, password=world.PASSWORD)
+    client.force_login(User.objects.get(username=name))
     return client
 
 

@@ -109,7 +109,7 @@ def test_api__patch_variables(people, failed):
 
 def test_page__edit_form_saves_and_the_timeline_shows_before_and_after(people, failed):
     client = Client()
-    client.login(username="boss", password=PASSWORD)
+    client.force_login(people["boss"])
     page = client.get(f"/instances/{failed.pk}/")
     assert f'href="/instances/{failed.pk}/variables/"' in page.content.decode()
     form = client.get(f"/instances/{failed.pk}/variables/")
@@ -123,5 +123,5 @@ def test_page__edit_form_saves_and_the_timeline_shows_before_and_after(people, f
     timeline = client.get(f"/instances/{failed.pk}/").content.decode()
     assert "Variables edited" in timeline and "500 → 20" in timeline
     clerk = Client()
-    clerk.login(username="clerk", password=PASSWORD)
+    clerk.force_login(people["clerk"])
     assert clerk.get(f"/instances/{failed.pk}/variables/").status_code == 404
