@@ -1,23 +1,21 @@
 """`/api/v1/auth/login` and `/api/v1/auth/refresh`: JWT access and refresh tokens.
 
-Failed logins are counted per client address and per address + username; past the rate
-(`DEFAULT_THROTTLE_RATES` in settings) the client gets 429 with `Retry-After`, even with
-the right password, until the oldest failure ages out.
+Logging in spends the same budget of failed logins as the pages and the admin
+(accounts.login_budget): a locked login answers 429 with `Retry-After`, even with the right
+password, unless the client holds the cookie of a device known to the account.
 """
 
 from __future__ import annotations
 
-import hashlib
 from typing import Any
 
 from django.contrib.auth import authenticate, get_user_model, user_logged_in
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
-from rest_framework.exceptions import AuthenticationFailed
+from rest_framework.exceptions import AuthenticationFailed, Throttled
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.throttling import SimpleRateThrottle
 from rest_framework.views import APIView
 from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.settings import api_settings as jwt_settings
@@ -26,48 +24,17 @@ from rest_framework_simplejwt.utils import get_md5_hash_password
 
 from accounts.api_errors import error_responses
 from accounts.api_json import validated_body
+from accounts.lockout import REASONS, retry_after_seconds
+from accounts.login_budget import login_lock_of
 
 
-class LoginFailureThrottle(SimpleRateThrottle):
-    """Lets a client in while its recent failed logins are under the rate.
-
-    Unlike DRF's throttles it does not count requests: the login view records failures.
-    """
-
-    def allow_request(self, request: Request, view: APIView) -> bool:
-        if self.rate is None:
-            return True
-        self.key = self.get_cache_key(request, view)
-        self.now = self.timer()
-        # Newest first, as SimpleRateThrottle.wait() expects.
-        self.history = [t for t in self.cache.get(self.key, []) if t > self.now - self.duration]
-        return len(self.history) < self.num_requests
-
-    def record_failure(self, request: Request, view: APIView) -> None:
-        self.allow_request(request, view)
-        self.cache.set(self.key, [self.now, *self.history], self.duration)
-
-
-class LoginFailuresPerAddress(LoginFailureThrottle):
-    scope = "login_failures_address"
-
-    def get_cache_key(self, request: Request, view: APIView) -> str:
-        return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
-
-
-class LoginFailuresPerUsername(LoginFailureThrottle):
-    scope = "login_failures_username"
-
-    def get_cache_key(self, request: Request, view: APIView) -> str:
-        # The username alone, wherever the guesses come from: changing addresses (or a forged
-        # X-Forwarded-For) must not reset an account's budget of failed logins.
-        username = request.data.get("username") if isinstance(request.data, dict) else None
-        ident = hashlib.sha256(str(username).lower().encode()).hexdigest()
-        return self.cache_format % {"scope": self.scope, "ident": ident}
+class LoginLocked(Throttled):
+    extra_detail_singular = "Try again in {wait} second, or ask an administrator to unlock it."
+    extra_detail_plural = "Try again in {wait} seconds, or ask an administrator to unlock it."
 
 
 class LoginSerializer(serializers.Serializer):
-    username = serializers.CharField()
+    username = serializers.CharField(max_length=150)  # User.username's
     password = serializers.CharField(style={"input_type": "password"}, trim_whitespace=False)
 
 
@@ -98,8 +65,6 @@ class TokenApi(APIView):
 
 
 class LoginApi(TokenApi):
-    throttle_classes = (LoginFailuresPerAddress, LoginFailuresPerUsername)
-
     @extend_schema(
         summary="Log in: an access token and a refresh token",
         auth=[],
@@ -110,8 +75,9 @@ class LoginApi(TokenApi):
         credentials = validated_body(serializer_class=LoginSerializer, request=request)
         user = authenticate(request, **credentials)
         if user is None:
-            for throttle in self.get_throttles():
-                throttle.record_failure(request, self)
+            lock = login_lock_of(request, credentials)
+            if lock is not None:
+                raise LoginLocked(wait=retry_after_seconds(lock), detail=REASONS[lock.scope])
             raise AuthenticationFailed("invalid username or password")
         user_logged_in.send(sender=type(user), request=request, user=user)
         refresh = RefreshToken.for_user(user)

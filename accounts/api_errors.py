@@ -113,7 +113,10 @@ ERROR_MEANINGS = {
     404: "No such object, or one you may not see.",
     409: "The object's state does not allow this (already claimed, finished, suspended...).",
     413: "The request body is larger than the server accepts.",
-    429: "Too many failed logins from this client; retry after `Retry-After` seconds.",
+    429: (
+        "Too many failed logins for this account (or from this address): the login is "
+        "locked, even with the right password; retry after `Retry-After` seconds."
+    ),
 }
 
 

@@ -8,6 +8,7 @@ CELERY_BROKER_URL, SECRET_KEY and ALLOWED_HOSTS.
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -81,12 +82,15 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_htmx",
+    "axes",
     "processes",
     "tasks",
     "accounts",
 ]
 
 AUTHENTICATION_BACKENDS = [
+    # First: refuses, before any password is checked, a login the budget has locked.
+    "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
     "guardian.backends.ObjectPermissionBackend",
 ]
@@ -102,6 +106,9 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Turn a locked login (page or admin) into the lockout page; set the known-device cookie.
+    "axes.middleware.AxesMiddleware",
+    "accounts.known_devices.KnownDeviceMiddleware",
     "django_prometheus.middleware.PrometheusAfterMiddleware",
 ]
 
@@ -149,7 +156,7 @@ if DATABASES["default"]["ENGINE"].endswith("postgresql"):
     # PostgreSQL's CPU per step by a third, but steps/s stayed within the usual spread.
     DATABASES["default"].setdefault("OPTIONS", {})["server_side_binding"] = True
 
-# Shared by every process (login throttling counts across them): Redis in production.
+# Nothing needs a shared cache today (the login budget lives in the database).
 CACHE_URL = os.environ.get("CACHE_URL", "")
 CACHES = {
     "default": (
@@ -189,9 +196,45 @@ if not DEBUG and not TESTING:
 LOGIN_URL = "/accounts/login/"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "/accounts/login/"
+# Trust X-Forwarded-For only as far as there are proxies of ours in front (0: not at all), so
+# a client cannot pick the address its failed logins are counted under.
+NUM_PROXIES = int(os.environ.get("NUM_PROXIES", "0"))
+
+# --- The login budget (section owned by accounts/: django-axes + accounts.login_budget) --
+# One budget per account for the API, the pages and the admin. The failures are rows in the
+# database (axes' database handler): every process shares them without a cache server
+# (`make run` has none), the admin lists them, and a test's rows go with its transaction.
+AXES_HANDLER = "accounts.login_budget.LoginBudgetHandler"
+# This many failed logins for one account, each within the cool-off of the one before,
+# lock it for clients it does not know until the cool-off has passed since the last one.
+AXES_FAILURE_LIMIT = int(os.environ.get("FLOWDESK_LOGIN_FAILURE_LIMIT", "10"))
+AXES_COOLOFF_TIME = timedelta(seconds=env_float("FLOWDESK_LOGIN_COOLOFF_SECONDS", 900))
+# Spraying many accounts from one address: that many failures from it, whatever the
+# accounts, lock the address the same way (the handler's own check, hence W006 silenced).
+FLOWDESK_LOGIN_ADDRESS_FAILURE_LIMIT = int(
+    os.environ.get("FLOWDESK_LOGIN_ADDRESS_FAILURE_LIMIT", "50")
+)
+# A browser that logged in as an account keeps a signed cookie naming it for this long
+# (renewed at each login): it may still log in as that account while the account is locked,
+# on a failure budget of its own (accounts.known_devices).
+FLOWDESK_KNOWN_DEVICE_DAYS = env_float("FLOWDESK_KNOWN_DEVICE_DAYS", 90)
+AXES_LOCKOUT_PARAMETERS = ["username"]
+SILENCED_SYSTEM_CHECKS = ["axes.W006"]
+AXES_CLIENT_IP_CALLABLE = "accounts.login_budget.client_address"
+AXES_USERNAME_CALLABLE = "accounts.login_budget.login_username"
+AXES_LOCKOUT_CALLABLE = "accounts.lockout.lockout_page"
+# A login refused during a lockout is neither checked nor counted: it does not extend it.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+# The owner's login (from a known device, during a lockout) must not give a guesser a fresh
+# budget: failures age out with the cool-off or an admin lifts them.
+AXES_RESET_ON_SUCCESS = False
+# Successful logins are User.last_login and KnownDevice.last_login_at; no row per login.
+AXES_DISABLE_ACCESS_LOG = True
+# accounts/admin.py registers the failure records (AccessAttempt) without axes' per-row
+# "status", which a lock adding up several rows belies; axes' login logs stay empty.
+AXES_ENABLE_ADMIN = False
 
 # --- REST API (section owned by the API: processes/api.py, tasks/api.py, accounts/) -------
-from datetime import timedelta  # noqa: E402  (kept inside the section this part owns)
 
 REST_FRAMEWORK = {
     # Bearer first: an anonymous caller gets 401 with `WWW-Authenticate: Bearer`; the session
@@ -208,16 +251,8 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "accounts.api_errors.api_exception_handler",
-    # Only failed logins count (accounts.api.LoginApi), per client address and per
-    # address + username.
-    "DEFAULT_THROTTLE_RATES": {
-        "login_failures_address": os.environ.get("FLOWDESK_LOGIN_FAILURES_ADDRESS", "30/min"),
-        "login_failures_username": os.environ.get("FLOWDESK_LOGIN_FAILURES_USERNAME", "10/min"),
-    },
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
-    # Trust X-Forwarded-For only as far as there are proxies of ours in front (0: not at
-    # all), so a client cannot pick the address its throttling is counted under.
-    "NUM_PROXIES": int(os.environ.get("NUM_PROXIES", "0")),
+    "NUM_PROXIES": NUM_PROXIES,
 }
 SIMPLE_JWT = {
     "SIGNING_KEY": SECRET_KEY,

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 
 import pytest
-from django.core.cache import cache
 from guardian.shortcuts import assign_perm
 from rest_framework.test import APIClient
 from rest_framework_simplejwt.tokens import RefreshToken
@@ -13,14 +12,6 @@ from rest_framework_simplejwt.tokens import RefreshToken
 from processes.models import ProcessDefinition
 from processes.services import definition_publish
 from tests.api.support import APPROVAL, member
-
-
-@pytest.fixture(autouse=True)
-def _forget_failed_logins():
-    """The login throttle counts failures in the cache, which outlives a test."""
-    cache.clear()
-    yield
-    cache.clear()
 
 
 @pytest.fixture

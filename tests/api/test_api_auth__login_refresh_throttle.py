@@ -1,4 +1,4 @@
-"""Logging in for tokens, refreshing them, Bearer or session on every route, throttled guessing."""
+"""Logging in for tokens, refreshing them, Bearer or session on every route, locked guessing."""
 
 import pytest
 from rest_framework.test import APIClient
@@ -85,20 +85,28 @@ def test_refresh__an_account_deleted_since_cannot_refresh(people):
     assert answer.status_code == 401
 
 
-def test_throttle__failed_logins_are_throttled_even_with_the_right_password_after(people):
+def test_throttle__failed_logins_lock_the_account_even_for_the_right_password(people, settings):
     client = APIClient()
-    for n in range(10):
+    for n in range(settings.AXES_FAILURE_LIMIT - 1):
         # A forged X-Forwarded-For per guess does not buy a fresh budget.
         client.credentials(HTTP_X_FORWARDED_FOR=f"203.0.113.{n}")
         assert login(client, "ann", "guess").status_code == 401
-    throttled = login(client, "ann")
+    assert login(client, "ann", "guess").status_code == 429  # the one that uses it up
+    throttled = login(APIClient(), "ann")  # a client ann never logged in from
     assert throttled.status_code == 429
     assert int(throttled["Retry-After"]) > 0
-    # Another account from the same address is still let in: the username counts too.
+    assert "ask an administrator" in throttled.json()["detail"]
+    # Another account from the same address is still let in: the username counts.
     assert login(client, "bob").status_code == 200
 
 
-def test_throttle__successful_logins_do_not_count(people):
+def test_throttle__successful_logins_do_not_count(people, settings):
     client = APIClient()
-    for _ in range(8):
+    for _ in range(settings.AXES_FAILURE_LIMIT + 2):
         assert login(client, "ann").status_code == 200
+
+
+def test_login__a_username_longer_than_any_account_is_bad_input(people):
+    answer = login(APIClient(), "a" * 151)
+    assert answer.status_code == 400
+    assert "username" in answer.json()["errors"]
