@@ -39,6 +39,7 @@ v1 = [
     path(
         "process-definitions/<str:definition_id>/versions/<str:number>/bpmn",
         DefinitionVersionBpmnApi.as_view(),
+        name="definition-version-bpmn",
     ),
     path("process-instances", InstanceListApi.as_view(), name="instances"),
     path("process-instances/<str:instance_id>", InstanceDetailApi.as_view()),

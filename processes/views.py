@@ -16,6 +16,7 @@ from django.views.decorators.http import require_POST
 from django_fsm import can_proceed
 
 from accounts.permissions import can_control_instances
+from processes.diagram import instance_diagram
 from processes.errors import Conflict, InvalidInput, NotFound
 from processes.forms import StartForm, VariablesForm
 from processes.models import ProcessInstance, graph_of_version
@@ -92,6 +93,7 @@ def instance_detail(request: HttpRequest, instance_id: str) -> HttpResponse:
         "incidents": jobs_failed(instance=instance) if may_control else (),
         "timeline": instance_history(instance=instance),
         "controls": _available_controls(instance) if may_control else (),
+        "diagram": instance_diagram(instance=instance, user=request.user),
     }
     return render(request, "processes/instance_detail.html", context)
 
