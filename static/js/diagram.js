@@ -45,12 +45,17 @@
     button.addEventListener("click", function () { showStep(button.dataset.stepButton); });
   });
 
-  // Arrow keys come with the viewer (on its focusable canvas); zoom keys do not.
+  // The viewer moves only with Ctrl+arrows and has no zoom keys: plain keys do both here.
   const STEP = 1.2;
+  const MOVES = { ArrowLeft: [1, 0], ArrowRight: [-1, 0], ArrowUp: [0, 1], ArrowDown: [0, -1] };
   canvasElement.addEventListener("keydown", function (event) {
     if (event.ctrlKey || event.metaKey || event.altKey) return;
     const canvas = viewer.get("canvas");
-    if (event.key === "+" || event.key === "=") canvas.zoom(canvas.zoom() * STEP, "auto");
+    const move = MOVES[event.key];
+    if (move) {
+      const speed = event.shiftKey ? 200 : 50;
+      canvas.scroll({ dx: move[0] * speed, dy: move[1] * speed });
+    } else if (event.key === "+" || event.key === "=") canvas.zoom(canvas.zoom() * STEP, "auto");
     else if (event.key === "-" || event.key === "_") canvas.zoom(canvas.zoom() / STEP, "auto");
     else if (event.key === "0") canvas.zoom("fit-viewport", "auto");
     else return;
