@@ -14,8 +14,8 @@ from typing import Any
 
 from django.urls import reverse
 
-from processes.bpmn.export import version_bpmn
 from processes.bpmn.model import START_ID, Flow, Picture, graph_picture
+from processes.bpmn.versions import version_bpmn
 from processes.dsl.graph import NodeType
 from processes.models import DefinitionVersion, Event, Job, ProcessInstance, Token
 from processes.selectors import definitions_startable_by

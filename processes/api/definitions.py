@@ -27,7 +27,7 @@ from accounts.api_lists import PageSizePagination, paginated_response, validated
 from accounts.api_users import UsernameField
 from accounts.permissions import can_publish
 from processes.api.definition_body import YamlTextParser, publish_body
-from processes.bpmn.export import version_bpmn, version_bpmn_filename
+from processes.bpmn.versions import version_bpmn, version_bpmn_filename
 from processes.dsl import DefinitionError
 from processes.errors import NotAllowed
 from processes.models import DefinitionVersion, ProcessDefinition

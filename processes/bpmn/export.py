@@ -17,7 +17,6 @@ from processes.bpmn.layout import Box, Edge, Layout, layered_layout
 from processes.bpmn.layout import Node as LayoutNode
 from processes.bpmn.model import Flow, Picture, Shape, error_code, graph_picture, ncnames
 from processes.dsl.graph import ALL_ERRORS, Graph, NodeType
-from processes.models import DefinitionVersion, graph_of_version
 
 BPMN = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 BPMNDI = "http://www.omg.org/spec/BPMN/20100524/DI"
@@ -200,12 +199,3 @@ def _text(value: str) -> str:
 
 def _n(value: float) -> str:
     return str(round(value))
-
-
-def version_bpmn(*, version: DefinitionVersion) -> str:
-    """The BPMN 2.0 XML of a published version (versions never change, nor does this)."""
-    return graph_bpmn(graph_of_version(version.pk), definition_key=version.definition.key)
-
-
-def version_bpmn_filename(*, version: DefinitionVersion) -> str:
-    return f"{version.definition.key}-v{version.number}.bpmn"
