@@ -5,7 +5,12 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from accounts.api import LoginApi, RefreshApi
 from accounts.api_errors import api_route_not_found
-from processes.api.definitions import DefinitionDetailApi, DefinitionListApi, DefinitionVersionsApi
+from processes.api.definitions import (
+    DefinitionDetailApi,
+    DefinitionListApi,
+    DefinitionVersionBpmnApi,
+    DefinitionVersionsApi,
+)
 from processes.api.instances import (
     InstanceActivateApi,
     InstanceDetailApi,
@@ -32,6 +37,11 @@ v1 = [
     path("process-definitions", DefinitionListApi.as_view(), name="definitions"),
     path("process-definitions/<str:definition_id>", DefinitionDetailApi.as_view()),
     path("process-definitions/<str:definition_id>/versions", DefinitionVersionsApi.as_view()),
+    path(
+        "process-definitions/<str:definition_id>/versions/<str:number>/bpmn",
+        DefinitionVersionBpmnApi.as_view(),
+        name="definition-version-bpmn",
+    ),
     path("process-instances", InstanceListApi.as_view(), name="instances"),
     path("process-instances/<str:instance_id>", InstanceDetailApi.as_view()),
     path("process-instances/<str:instance_id>/suspend", InstanceSuspendApi.as_view()),

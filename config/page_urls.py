@@ -1,8 +1,8 @@
-"""The browser pages: inbox, task, start, instance."""
+"""The browser pages: inbox, task, start, definition, instance."""
 
 from django.urls import path
 
-from processes import repair_views, start_rights_views
+from processes import definition_views, repair_views, start_rights_views
 from processes import views as process_views
 from tasks import views as task_views
 
@@ -19,6 +19,7 @@ urlpatterns = [
         name="definition-starters",
     ),
     path("start/<str:key>/", process_views.start_form, name="start-form"),
+    path("definitions/<str:key>/", definition_views.definition_detail, name="definition-detail"),
     path("instances/<str:instance_id>/", process_views.instance_detail, name="instance-detail"),
     path(
         "instances/<str:instance_id>/variables/",

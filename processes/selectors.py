@@ -155,11 +155,16 @@ def definition_starters(*, definition: ProcessDefinition) -> tuple[list, list]:
 
 
 def definition_version_get(
-    *, definition: ProcessDefinition, number: int | None = None
+    *, definition: ProcessDefinition, number: Any = None
 ) -> DefinitionVersion:
-    """Version `number` of `definition` (its latest without one), or NotFound."""
+    """Version `number` of `definition` (its latest without one), or NotFound; a number
+    that is none (0, -1, "abc", taken from a URL) finds nothing."""
     versions = _version_rows(definition)
-    version = versions.filter(number=number).first() if number else versions.first()
+    if number is None:
+        version = versions.first()
+    else:
+        n = _as_int(number)
+        version = versions.filter(number=n).first() if n is not None and n > 0 else None
     if version is None:
         raise NotFound(f"process definition {definition.key!r} has no version {number}")
     return version

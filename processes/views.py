@@ -16,6 +16,7 @@ from django.views.decorators.http import require_POST
 
 from accounts.permissions import can_start
 from processes.controls import INSTANCE_CONTROLS, instance_controls_available
+from processes.diagram import instance_diagram
 from processes.display import shown_values
 from processes.errors import Conflict, InvalidInput, NotAllowed, NotFound
 from processes.forms import StartForm, VariablesForm
@@ -85,6 +86,7 @@ def instance_detail(request: HttpRequest, instance_id: str) -> HttpResponse:
         "variables": shown_values(instance.variables, specs=instance.graph.variables),
         "timeline": instance_history(instance=instance),
         "controls": instance_controls_available(instance=instance, user=request.user),
+        "diagram": instance_diagram(instance=instance, user=request.user),
     }
     return render(request, "processes/instance_detail.html", context)
 

@@ -5,8 +5,18 @@ A definition a user may not start is one they cannot see (404); managers see the
 
 from __future__ import annotations
 
-from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
+from django.http import HttpResponse
+from django.utils.http import content_disposition_header
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import (
+    OpenApiExample,
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+)
 from rest_framework import serializers
+from rest_framework.negotiation import BaseContentNegotiation
+from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -17,6 +27,7 @@ from accounts.api_lists import PageSizePagination, paginated_response, validated
 from accounts.api_users import UsernameField
 from accounts.permissions import can_publish
 from processes.api.definition_body import YamlTextParser, publish_body
+from processes.bpmn.versions import version_bpmn, version_bpmn_filename
 from processes.dsl import DefinitionError
 from processes.errors import NotAllowed
 from processes.models import DefinitionVersion, ProcessDefinition
@@ -30,6 +41,9 @@ from processes.services import definition_publish
 
 DEFINITION_ID = OpenApiParameter(
     "definition_id", int, OpenApiParameter.PATH, description="The definition's `id`."
+)
+VERSION_NUMBER = OpenApiParameter(
+    "number", int, OpenApiParameter.PATH, description="The version's number (1, 2, ...)."
 )
 
 
@@ -247,3 +261,42 @@ class DefinitionVersionsApi(APIView):
             request=request,
             view=self,
         )
+
+
+class ErrorsAsJson(BaseContentNegotiation):
+    """The document itself is XML whatever the caller accepts; an error is JSON like every
+    other answer of the API."""
+
+    def select_parser(self, request, parsers):
+        return parsers[0]
+
+    def select_renderer(self, request, renderers, format_suffix=None):
+        return JSONRenderer(), JSONRenderer.media_type
+
+
+class DefinitionVersionBpmnApi(APIView):
+    content_negotiation_class = ErrorsAsJson
+
+    @extend_schema(
+        summary="A version as BPMN 2.0 XML with its diagram",
+        description=(
+            "The version's graph as BPMN 2.0 XML with diagram interchange (shapes, edges and "
+            "their waypoints, laid out left to right), as an attachment `<key>-v<n>.bpmn`. "
+            "Each step's own id is kept in `flowdesk:stepId`."
+        ),
+        parameters=[DEFINITION_ID, VERSION_NUMBER],
+        responses={
+            (200, "application/xml"): OpenApiResponse(
+                OpenApiTypes.STR, description="The BPMN 2.0 document."
+            ),
+            **error_responses(404),
+        },
+    )
+    def get(self, request: Request, definition_id: str, number: str) -> HttpResponse:
+        definition = definition_get_startable(user=request.user, definition_id=definition_id)
+        version = definition_version_get(definition=definition, number=number)
+        response = HttpResponse(version_bpmn(version=version), content_type="application/xml")
+        response["Content-Disposition"] = content_disposition_header(
+            as_attachment=True, filename=version_bpmn_filename(version=version)
+        )
+        return response

@@ -1,0 +1,72 @@
+"""Where an instance is and where it went, from its tokens and history, as BPMN ids."""
+
+from processes.bpmn.model import START_ID, graph_picture
+from processes.diagram import path_taken
+from tests.bpmn.graphs import every_kind, with_loop
+
+
+def flow_ends(picture, flow_ids):
+    shapes = picture.shapes
+    return {
+        (shapes[f.source].step_id or "start", f.to_step) for f in picture.flows if f.id in flow_ids
+    }
+
+
+def test_path__a_fork_passes_on_to_every_branch_and_waits_in_them():
+    picture = graph_picture(every_kind())
+    events = [
+        ("WORKFLOW_STARTED", "", {}),
+        ("TASK_COMPLETED", "charge", {}),
+        ("TASK_COMPLETED", "review", {}),
+        ("GATEWAY_EVALUATED", "route", {"next": "fork"}),
+    ]
+    tokens = [
+        ("charge", "done", ""),
+        ("review", "done", "charge"),
+        ("pack", "active", "fork"),
+        ("bill", "active", "fork"),
+    ]
+    path = path_taken(picture, events=events, tokens=tokens)
+    assert path.waiting == ["Step_pack", "Step_bill"]
+    assert path.failed == []
+    assert path.passed == [START_ID, "Step_charge", "Step_review", "Step_route", "Step_fork"]
+    assert flow_ends(picture, path.flows) == {
+        ("start", "charge"),
+        ("charge", "review"),
+        ("review", "route"),
+        ("route", "fork"),
+        ("fork", "pack"),
+        ("fork", "bill"),
+    }
+
+
+def test_path__a_caught_error_takes_its_boundary_event_a_fail_step_is_red():
+    picture = graph_picture(every_kind())
+    events = [
+        ("WORKFLOW_STARTED", "", {}),
+        ("TASK_FAILED", "charge", {"error": "Boom", "next": "broken"}),
+        ("TASK_FAILED", "broken", {"error": "PaymentBroken"}),
+        ("WORKFLOW_FAILED", "broken", {}),
+    ]
+    tokens = [("charge", "done", ""), ("broken", "failed", "charge")]
+    path = path_taken(picture, events=events, tokens=tokens)
+    assert path.failed == ["Step_broken"]
+    assert "Catch_charge_2" in path.passed  # the "any error" boundary event
+    (caught,) = [f for f in picture.flows if f.id in path.flows and f.caught]
+    assert caught.source == "Catch_charge_2"
+
+
+def test_path__a_loop_marks_each_flow_once():
+    picture = graph_picture(with_loop())
+    events = [
+        ("WORKFLOW_STARTED", "", {}),
+        ("TASK_COMPLETED", "work", {}),
+        ("GATEWAY_EVALUATED", "check", {"next": "work"}),
+        ("TASK_COMPLETED", "work", {}),
+        ("GATEWAY_EVALUATED", "check", {"next": "end"}),
+    ]
+    path = path_taken(
+        picture, events=events, tokens=[("work", "done", ""), ("work", "done", "check")]
+    )
+    assert len(path.flows) == len(picture.flows) == 4
+    assert path.passed == [START_ID, "Step_work", "Step_check", "Step_end"]
