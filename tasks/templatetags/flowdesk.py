@@ -83,11 +83,13 @@ def event_details(instance: ProcessInstance, event: Event) -> list[display.Shown
         if key in HIDDEN_DETAILS or value is None:
             continue
         if key in VARIABLE_DETAILS and isinstance(value, dict):
-            shown = display.shown_values(value)
+            shown = display.shown_values(value, specs=instance.graph.variables)
             details.extend(shown.first)
             if shown.rest:
                 more = f"{len(shown.rest):,} more (see the variables)"
                 details.append(display.Shown(key, "And", more))
+        elif key == "definition":
+            details.append(display.Shown(key, "Process", instance.definition.name))
         elif key == "changes" and isinstance(value, dict):
             details.extend(_changed(name, change) for name, change in value.items())
         elif key in STEP_DETAILS and isinstance(value, str):
