@@ -1,7 +1,8 @@
-"""The browser pages: inbox, task, start, instance."""
+"""The browser pages: inbox, task, start, cases, instance."""
 
 from django.urls import path
 
+from processes import instance_list_views
 from processes import views as process_views
 from tasks import views as task_views
 
@@ -13,6 +14,7 @@ urlpatterns = [
     path("tasks/<int:task_id>/complete/", task_views.task_complete_view, name="task-complete"),
     path("start/", process_views.start_list, name="start-list"),
     path("start/<str:key>/", process_views.start_form, name="start-form"),
+    path("instances/", instance_list_views.instance_list, name="instance-list"),
     path("instances/<str:instance_id>/", process_views.instance_detail, name="instance-detail"),
     path(
         "instances/<str:instance_id>/<str:action>/",
