@@ -7,9 +7,11 @@ from typing import Any
 
 from django import template
 from django.utils import timezone
+from django.utils.text import Truncator
 
 from processes.models import Event, ProcessInstance
 from processes.statuses import EventType, TaskState
+from tasks.forms import DECISION
 from tasks.models import Task
 
 register = template.Library()
@@ -39,6 +41,8 @@ HIDDEN_DETAILS = {"task_id", "job_id", "kind", "manual", "expression"}
 VARIABLE_DETAILS = {"result", "variables"}
 # Payload entries naming a step.
 STEP_DETAILS = {"next", "step"}
+# How much of a completed task's submitted values an inbox row shows.
+OUTCOME_FIELDS, OUTCOME_CHARACTERS = 3, 40
 
 
 @register.filter
@@ -55,6 +59,36 @@ def display_value(value: Any) -> str:
     if isinstance(value, dict | list):
         return json.dumps(value, ensure_ascii=False)
     return str(value)
+
+
+@register.filter
+def short_value(value: Any) -> str:
+    """A value in a few words: a list's items, a mapping's size; never JSON."""
+    if isinstance(value, list) and all(not isinstance(v, dict | list) for v in value):
+        text = ", ".join(display_value(v) for v in value) or "—"
+    elif isinstance(value, list):
+        text = f"{len(value)} item{'s' if len(value) != 1 else ''}"
+    elif isinstance(value, dict):
+        text = f"{len(value)} field{'s' if len(value) != 1 else ''}"
+    else:
+        text = display_value(value)
+    return Truncator(text).chars(OUTCOME_CHARACTERS)
+
+
+@register.filter
+def outcome(result: Any) -> dict[str, Any]:
+    """What a completed task decided: Approved / Rejected for a boolean `approved`, else its
+    first submitted values as (label, text), and how many more there are."""
+    if not isinstance(result, dict) or not result:
+        return {"decision": "", "values": [], "more": 0}
+    if isinstance(result.get(DECISION), bool):
+        return {"decision": "Approved" if result[DECISION] else "Rejected", "values": [], "more": 0}
+    values = [(field_label(name), short_value(value)) for name, value in result.items()]
+    return {
+        "decision": "",
+        "values": values[:OUTCOME_FIELDS],
+        "more": max(0, len(values) - OUTCOME_FIELDS),
+    }
 
 
 @register.filter
