@@ -35,8 +35,8 @@ def test_done__when_by_whom_and_the_decision(people, expense):
 
     html = logged_in(boss).get("/?tab=done&sort=created").content.decode()
     assert re.findall(CELL.format("Outcome"), html) == [
-        '<span class="badge failed">Rejected</span>',
-        '<span class="badge completed">Approved</span>',
+        '<span><span class="badge failed">Rejected</span></span>',
+        '<span><span class="badge completed">Approved</span></span>',
     ]
     assert cell(html, "By") == "boss"
     assert re.search(r'data-label="Completed"><time datetime="\d{4}-', html)
