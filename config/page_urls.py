@@ -1,8 +1,8 @@
-"""The browser pages: inbox, task, start, definition, instance."""
+"""The browser pages: inbox, task, start, definition, cases, instance."""
 
 from django.urls import path
 
-from processes import definition_views, repair_views, start_rights_views
+from processes import definition_views, instance_list_views, repair_views, start_rights_views
 from processes import views as process_views
 from tasks import views as task_views
 
@@ -20,6 +20,7 @@ urlpatterns = [
     ),
     path("start/<str:key>/", process_views.start_form, name="start-form"),
     path("definitions/<str:key>/", definition_views.definition_detail, name="definition-detail"),
+    path("instances/", instance_list_views.instance_list, name="instance-list"),
     path("instances/<str:instance_id>/", process_views.instance_detail, name="instance-detail"),
     path(
         "instances/<str:instance_id>/variables/",

@@ -1,4 +1,4 @@
-"""Forms of the start page and of the admin's definition upload."""
+"""Forms of the start page, the cases page's filters and the admin's definition upload."""
 
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ from django.contrib.auth.models import Group
 
 from processes.dsl import format_of_file
 from processes.dsl.graph import VariableSpec
-from processes.statuses import DefinitionFormat
+from processes.instance_lists import STARTED, WAITING, case_definitions, cursor_parse
+from processes.statuses import DefinitionFormat, InstanceStatus
 from tasks.forms import PageForm, SchemaForm
 
 MAX_SOURCE_BYTES = 1_000_000
@@ -59,6 +60,67 @@ class VariablesEditForm(SchemaForm):
         changed = {name: value for name, value in given.items() if self.current.get(name) != value}
         removed = {name: None for name in self.current if name in self.fields and name not in given}
         return changed | removed
+
+
+class CaseFilterForm(forms.Form):
+    """The cases page's query string: search, filters and the page position."""
+
+    q = forms.CharField(
+        required=False,
+        max_length=200,
+        label="Search",
+        widget=forms.TextInput(attrs={"type": "search", "placeholder": "Business key or process"}),
+    )
+    status = forms.ChoiceField(
+        required=False, choices=[("", "All statuses"), *InstanceStatus.choices], label="Status"
+    )
+    process = forms.ModelChoiceField(
+        queryset=None, required=False, empty_label="All processes", label="Process"
+    )
+    show = forms.ChoiceField(
+        required=False,
+        choices=[("", "All I may see"), (STARTED, "Started by me"), (WAITING, "Waiting on me")],
+        label="Show",
+    )
+    older = forms.CharField(required=False, widget=forms.HiddenInput)
+    newer = forms.CharField(required=False, widget=forms.HiddenInput)
+
+    def __init__(self, *args: Any, user: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["process"].queryset = case_definitions(user=user)
+        self.fields["process"].label_from_instance = lambda definition: definition.name
+
+    def clean_older(self) -> Any:
+        return self._cursor("older")
+
+    def clean_newer(self) -> Any:
+        return self._cursor("newer")
+
+    def _cursor(self, name: str) -> Any:
+        text = self.cleaned_data[name]
+        try:
+            return cursor_parse(text) if text else None
+        except ValueError:
+            raise forms.ValidationError(
+                "This page link is broken: go back to the newest cases."
+            ) from None
+
+    def is_filtered(self) -> bool:
+        """Whether a search or filter narrows the cases (a page position does not)."""
+        data = self.cleaned_data
+        return any(data.get(name) for name in ("q", "status", "process", "show"))
+
+    def criteria(self) -> dict[str, Any]:
+        data = self.cleaned_data
+        process = data.get("process")
+        return {
+            "search": data.get("q") or "",
+            "status": data.get("status") or None,
+            "definition_id": process.pk if process else None,
+            "show": data.get("show") or "",
+            "older": data.get("older"),
+            "newer": data.get("newer"),
+        }
 
 
 class DefinitionSourceForm(forms.Form):

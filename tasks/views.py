@@ -28,6 +28,7 @@ from tasks.selectors import (
     task_actions,
     task_form_schema,
     task_get_visible,
+    tasks_results_fill,
 )
 from tasks.services import task_claim, task_complete, task_unclaim
 
@@ -40,6 +41,8 @@ def inbox(request: HttpRequest) -> HttpResponse:
     criteria = filters.criteria()
     tasks = inbox_tasks(user=request.user, **criteria)
     page = Paginator(tasks, INBOX_PAGE_SIZE).get_page(request.GET.get("page"))
+    if criteria["queue"] == "done":
+        tasks_results_fill(tasks=page.object_list)
     context = {
         "filters": filters,
         "tab": criteria["queue"],

@@ -6,10 +6,12 @@ from typing import Any
 
 from django import template
 from django.utils import timezone
+from django.utils.text import Truncator
 
 from processes import display
 from processes.models import Event, ProcessInstance
 from processes.statuses import EventType, TaskState
+from tasks.forms import DECISION
 from tasks.models import Task
 
 register = template.Library()
@@ -41,6 +43,8 @@ VARIABLE_DETAILS = {"result", "variables"}
 # Payload entries naming a step, or several.
 STEP_DETAILS = {"next", "step"}
 STEP_LIST_DETAILS = {"branches"}
+# How much of a completed task's submitted values an inbox row shows.
+OUTCOME_FIELDS, OUTCOME_CHARACTERS = 3, 40
 
 
 @register.filter
@@ -56,6 +60,36 @@ def when(moment: Any) -> str:
 @register.filter
 def priority_label(priority: int) -> str:
     return display.priority_label(priority)
+
+
+@register.filter
+def short_value(value: Any) -> str:
+    """A value in a few words: a list's items, a mapping's size; never JSON."""
+    if isinstance(value, list) and all(not isinstance(v, dict | list) for v in value):
+        text = ", ".join(display_value(v) for v in value) or "—"
+    elif isinstance(value, list):
+        text = f"{len(value)} item{'s' if len(value) != 1 else ''}"
+    elif isinstance(value, dict):
+        text = f"{len(value)} field{'s' if len(value) != 1 else ''}"
+    else:
+        text = display_value(value)
+    return Truncator(text).chars(OUTCOME_CHARACTERS)
+
+
+@register.filter
+def outcome(result: Any) -> dict[str, Any]:
+    """What a completed task decided: Approved / Rejected for a boolean `approved`, else its
+    first submitted values as (label, text), and how many more there are."""
+    if not isinstance(result, dict) or not result:
+        return {"decision": "", "values": [], "more": 0}
+    if isinstance(result.get(DECISION), bool):
+        return {"decision": "Approved" if result[DECISION] else "Rejected", "values": [], "more": 0}
+    values = [(field_label(name), short_value(value)) for name, value in result.items()]
+    return {
+        "decision": "",
+        "values": values[:OUTCOME_FIELDS],
+        "more": max(0, len(values) - OUTCOME_FIELDS),
+    }
 
 
 @register.filter

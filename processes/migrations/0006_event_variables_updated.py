@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('processes', '0004_lean_job_token_event_indexes'),
+        ('processes', '0005_instance_list_indexes'),
     ]
 
     operations = [
