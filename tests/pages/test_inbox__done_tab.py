@@ -54,7 +54,7 @@ def test_done__other_forms_show_their_first_values_readably(people, expense):
     }
     config = {"candidate_users": ["clerk"], "form": form}
     publish("fill-in", [{"id": "fill", "name": "Fill in", "type": "user_task", "config": config}])
-    instance = instance_start(definition_key="fill-in", business_key="F-1", user=people["clerk"])
+    instance = instance_start(definition_key="fill-in", business_key="F-1", user=people["boss"])
     values = {"reference": "R-" + "9" * 60, "amount": 12500, "size": "M", "on": "2026-03-01"}
     complete(instance.tasks.get(), people["clerk"], **values, notes="x")
 

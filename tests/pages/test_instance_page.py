@@ -27,7 +27,7 @@ def page(client, instance) -> str:
 def test_page__status_variables_open_tasks_and_timeline(people, expense_task):
     html = page(logged_in(people["clerk"]), expense_task.instance)
     assert re.search(r'id="instance-status">Running<', html)
-    assert "<dt>Amount</dt><dd>5,000</dd>" in html
+    assert "<dt>Amount</dt><dd>5,000.00 EUR</dd>" in html  # a money variable in euros
     assert re.search(r"Approve the expense\s*—\s*waiting for manager", html)
     assert "Process started" in html and "Step started" in html
     assert "/suspend/" not in html  # a clerk has no controls

@@ -60,7 +60,7 @@ def test_page__shows_the_case_and_the_timeline(people, expense_task):
     html = logged_in(people["boss"]).get(f"/tasks/{expense_task.pk}/").content.decode()
     assert "<h1>Approve the expense</h1>" in html
     assert "Expense approval · EXP-1" in html
-    assert re.search(r"<dt>Amount</dt><dd>5,000</dd>", html)
+    assert re.search(r"<dt>Amount</dt><dd>5,000.00 EUR</dd>", html)
     assert re.search(r"<dt>Description</dt><dd>Conference trip</dd>", html)
     assert "Process started" in html and "Decision taken" in html
     assert f'action="/tasks/{expense_task.pk}/claim/"' in html
