@@ -61,7 +61,7 @@ def test_page__shows_the_case_and_the_timeline(people, expense_task):
     assert "<h1>Approve the expense</h1>" in html
     assert "Expense approval · EXP-1" in html
     assert re.search(r"<dt>Amount</dt><dd>5,000.00 EUR</dd>", html)
-    assert re.search(r"<dt>Description</dt><dd>Conference trip</dd>", html)
+    assert re.search(r"<dt>What it was for</dt><dd>Conference trip</dd>", html)
     assert "Process started" in html and "Decision taken" in html
     assert f'action="/tasks/{expense_task.pk}/claim/"' in html
     assert "/complete/" not in html  # no form before it is claimed
