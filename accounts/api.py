@@ -22,10 +22,10 @@ from rest_framework_simplejwt.settings import api_settings as jwt_settings
 from rest_framework_simplejwt.tokens import RefreshToken
 from rest_framework_simplejwt.utils import get_md5_hash_password
 
-from accounts.api_errors import error_responses
-from accounts.api_json import validated_body
 from accounts.lockout import REASONS, retry_after_seconds
 from accounts.login_budget import login_lock_of
+from restapi.errors import error_responses
+from restapi.json_body import validated_body
 
 
 class LoginLocked(Throttled):

@@ -4,7 +4,6 @@ from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from accounts.api import LoginApi, RefreshApi
-from accounts.api_errors import api_route_not_found
 from processes.api.definitions import (
     DefinitionDetailApi,
     DefinitionListApi,
@@ -20,6 +19,7 @@ from processes.api.instances import (
     InstanceSuspendApi,
     InstanceVariablesApi,
 )
+from restapi.errors import api_route_not_found
 from tasks.api import (
     TaskAssignApi,
     TaskClaimApi,

@@ -16,13 +16,13 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.api_errors import error_responses
-from accounts.api_json import validated_body
-from accounts.api_lists import PageSizePagination, paginated_response, validated_query
-from accounts.api_users import UsernameField, UsernameFilterField
 from accounts.permissions import can_assign_tasks, require
 from accounts.selectors import users_assignable
 from processes.statuses import TaskState
+from restapi.errors import error_responses
+from restapi.json_body import validated_body
+from restapi.lists import PageSizePagination, paginated_response, validated_query
+from restapi.users import UsernameField, UsernameFilterField
 from tasks.models import Task
 from tasks.selectors import TASK_ORDERINGS, task_form_schema, task_get_visible, tasks_list
 from tasks.services import task_assign, task_claim, task_complete, task_unclaim

@@ -21,10 +21,6 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.api_errors import error_responses
-from accounts.api_json import StrictJsonParser
-from accounts.api_lists import PageSizePagination, paginated_response, validated_query
-from accounts.api_users import UsernameField
 from accounts.permissions import can_publish
 from processes.api.definition_body import YamlTextParser, publish_body
 from processes.bpmn.versions import version_bpmn, version_bpmn_filename
@@ -38,6 +34,10 @@ from processes.selectors import (
     definitions_list,
 )
 from processes.services import definition_publish
+from restapi.errors import error_responses
+from restapi.json_body import StrictJsonParser
+from restapi.lists import PageSizePagination, paginated_response, validated_query
+from restapi.users import UsernameField
 
 DEFINITION_ID = OpenApiParameter(
     "definition_id", int, OpenApiParameter.PATH, description="The definition's `id`."

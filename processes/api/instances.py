@@ -15,10 +15,6 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.api_errors import error_responses
-from accounts.api_json import validated_body
-from accounts.api_lists import PageSizePagination, paginated_response, validated_query
-from accounts.api_users import UsernameField, UsernameFilterField
 from accounts.permissions import can_see_errors_in_full
 from processes.controls import INSTANCE_CONTROLS
 from processes.errors import Conflict, NotFound
@@ -32,6 +28,10 @@ from processes.selectors import (
 )
 from processes.services import instance_start_or_get, instance_variables_update
 from processes.statuses import InstanceStatus
+from restapi.errors import error_responses
+from restapi.json_body import validated_body
+from restapi.lists import PageSizePagination, paginated_response, validated_query
+from restapi.users import UsernameField, UsernameFilterField
 from tasks.api import TaskSummarySerializer
 from tasks.selectors import instance_open_tasks
 
