@@ -125,7 +125,8 @@ def event_details(instance: ProcessInstance, event: Event) -> list[display.Shown
         elif key == "definition":
             details.append(display.Shown(key, "Process", instance.definition.name))
         elif key == "changes" and isinstance(value, dict):
-            details.extend(_changed(name, change) for name, change in value.items())
+            declared = instance.graph.variables
+            details.extend(_changed(name, change, declared) for name, change in value.items())
         elif key in STEP_DETAILS and isinstance(value, str):
             details.append(display.Shown(key, field_label(key), step_name(instance, value)))
         elif key in STEP_LIST_DETAILS and isinstance(value, list):
@@ -136,12 +137,17 @@ def event_details(instance: ProcessInstance, event: Event) -> list[display.Shown
     return details
 
 
-def _changed(name: str, change: Any) -> display.Shown:
+def _changed(name: str, change: Any, declared: dict) -> display.Shown:
     """One edited variable: `5,000 → 6,000`, `— → Yes` for a new one, `x → —` removed."""
+    spec = declared.get(name)
+    label = (spec and spec.label) or field_label(name)
     if not isinstance(change, dict):
-        return display.Shown(name, field_label(name), display_value(change))
-    before, after = display_value(change.get("before")), display_value(change.get("after"))
-    return display.Shown(name, field_label(name), f"{before} → {after}")
+        return display.Shown(name, label, display_value(change))
+    currency = spec.currency if spec else ""
+    before, after = (
+        display.display_value(change.get(k), currency=currency) for k in ("before", "after")
+    )
+    return display.Shown(name, label, f"{before} → {after}")
 
 
 @register.simple_tag
