@@ -9,7 +9,7 @@ import pytest
 from django.contrib.auth.models import User
 from django.test import Client
 
-from processes.services import definition_publish, instance_start
+from processes.services import definition_publish, instance_start, instance_suspend
 from tasks.models import Task
 from tasks.services import task_claim, task_complete
 from tests.pages import world
@@ -67,6 +67,19 @@ def test_every_page_shows_each_variable_by_name(people, hostile_task):
     task_complete(task=hostile_task, user=people["boss"], variables=done)
     completed = boss.get(f"/tasks/{hostile_task.pk}/").content.decode()
     assert "two lines" in completed and "<dt>Items</dt>" in completed
+    # The other pages that show a case or its outcome.
+    for url in ("/instances/", "/?tab=done", "/definitions/hostile/", "/?tab=mine"):
+        assert boss.get(url).status_code == 200, url
+    assert "Approved" in boss.get("/?tab=done").content.decode()  # its decision, as a word
+
+
+def test_repair_form_takes_every_hostile_name(people, hostile_task):
+    instance_suspend(instance=hostile_task.instance)
+    form = login("boss").get(f"/instances/{hostile_task.instance_id}/variables/")
+    html = form.content.decode()
+    assert form.status_code == 200
+    for name in METHOD_NAMES:
+        assert f'name="var-{name}"' in html, name
 
 
 def test_admin_pages_show_them_too(people, hostile_task):
