@@ -67,7 +67,11 @@ def test_repair__edit_variables_then_resume(request, screen, live_server, people
     assert edit.actor == people["boss"]
 
 
-def test_start_rights__granted_on_the_page_then_the_clerk_starts(page, live_server, people):
+@pytest.mark.parametrize("screen", ["page", "phone"])
+def test_start_rights__granted_on_the_page_then_the_clerk_starts(
+    request, screen, live_server, people
+):
+    page = request.getfixturevalue(screen)
     definition_publish(source=json.dumps(LEAVE), format="json")
     base = live_server.url
     log_in(page, base, "clerk")
@@ -81,7 +85,7 @@ def test_start_rights__granted_on_the_page_then_the_clerk_starts(page, live_serv
     page.get_by_label("Or a user (username)").fill("clerk")
     page.get_by_role("button", name="Grant").click()
     expect(page.locator("#starters")).to_contain_text("clerk")
-    shoot(page, "start_rights__granted_1280")
+    shoot(page, f"start_rights__granted_{screen}")
     log_out(page)
 
     log_in(page, base, "clerk")
@@ -92,4 +96,4 @@ def test_start_rights__granted_on_the_page_then_the_clerk_starts(page, live_serv
     page.get_by_label("Days off").fill("1")
     page.get_by_role("button", name="Start").click()
     expect(page.get_by_text("Started “Day off”")).to_be_visible()
-    shoot(page, "start_rights__clerk_started_1280")
+    shoot(page, f"start_rights__clerk_started_{screen}")
