@@ -168,7 +168,14 @@ class TaskForm(SchemaForm):
 
 
 INBOX_TABS = {"mine": "My tasks", "queue": "Group queue", "done": "Done"}
-INBOX_SORTS = {"due": "Due date", "created": "Newest", "priority": "Priority"}
+INBOX_SORTS = {
+    "due": "Due date",
+    "created": "Newest",
+    "priority": "Priority",
+    "completed": "Last completed",
+}
+# A tab's order unless the person picks one: finished work is read newest first.
+DEFAULT_SORTS = {"done": "completed"}
 
 
 class InboxFilterForm(forms.Form):
@@ -195,11 +202,12 @@ class InboxFilterForm(forms.Form):
         self.is_valid()
         data = self.cleaned_data
         process = data.get("process")
+        queue = data.get("tab") or "mine"
         return {
-            "queue": data.get("tab") or "mine",
+            "queue": queue,
             "definition_id": process.pk if process else None,
             "search": data.get("q") or "",
-            "order": data.get("sort") or "due",
+            "order": data.get("sort") or DEFAULT_SORTS.get(queue, "due"),
         }
 
 

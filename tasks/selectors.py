@@ -117,6 +117,7 @@ INBOX_ORDERINGS = {
     "due": (F("due_date").asc(nulls_last=True), "-priority", "-created_at"),
     "created": ("-created_at",),
     "priority": ("-priority", F("due_date").asc(nulls_last=True), "-created_at"),
+    "completed": (F("completed_at").desc(nulls_last=True), "-created_at"),
 }
 # What an inbox row shows; the JSON columns (form, result, variables) stay in the database.
 INBOX_ROW_FIELDS = (

@@ -113,3 +113,11 @@ def test_no_match__by_process_names_the_process(people, expense):
 def test_empty__the_done_tab_without_a_search(people, expense):
     html = logged_in(people["boss"]).get("/?tab=done").content.decode()
     assert "You have not completed any task yet." in html
+
+
+def test_done__newest_completed_first_unless_sorted_otherwise(people, expense):
+    first, second = (start_expense(by=people["clerk"], key=key) for key in ("OLD", "NEW"))
+    for task in (first, second):
+        complete(task, people["boss"], approved=True, comments="ok")
+    html = logged_in(people["boss"]).get("/?tab=done").content.decode()
+    assert html.index("NEW") < html.index("OLD")
