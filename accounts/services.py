@@ -17,6 +17,8 @@ from django.utils import timezone
 
 from accounts.models import KnownDevice
 
+KNOWN_DEVICES_KEPT = 20  # per account: more browsers than one person uses
+
 
 def known_device_remember(*, user: Any, key: str | None) -> str:
     """Record that the device holding `key` (a new one when None) logged in as `user`: it is
@@ -30,7 +32,19 @@ def known_device_remember(*, user: Any, key: str | None) -> str:
         key=key,
         defaults={"last_login_at": timezone.now(), "failures": 0, "last_failure_at": None},
     )
+    _forget_old_devices(user)
     return key
+
+
+def _forget_old_devices(user: Any) -> None:
+    """Clients that keep no cookie (scripts) make a device at every login: keep an account's
+    most recent ones only."""
+    stale = (
+        KnownDevice.objects.filter(user=user)
+        .order_by("-last_login_at", "-pk")
+        .values_list("pk", flat=True)[KNOWN_DEVICES_KEPT:]
+    )
+    KnownDevice.objects.filter(pk__in=list(stale)).delete()
 
 
 def known_device_failure_count(*, device: KnownDevice) -> None:

@@ -91,7 +91,9 @@ def display_value(value: Any, *, currency: str = "") -> str:
         return "—"
     if isinstance(value, bool):
         return "Yes" if value else "No"
-    if isinstance(value, int | float) and currency:
+    if isinstance(value, int) and currency:
+        return f"{value:,}.00 {currency}"  # exact, however many digits
+    if isinstance(value, float) and currency:
         return f"{value:,.2f} {currency}"
     if isinstance(value, float) and value.is_integer():
         value = int(value)

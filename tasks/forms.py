@@ -10,12 +10,14 @@ the service stays the final judge, and its field errors are put back on the form
 from __future__ import annotations
 
 import datetime as dt
+import json
 from typing import Any
 
 from django import forms
 
 from accounts.selectors import users_assignable
 from processes.errors import InvalidInput
+from processes.variables import storable_check
 from tasks.selectors import inbox_definitions
 
 # A boolean schema field named so is a decision: Approve / Reject buttons, not a checkbox.
@@ -28,6 +30,35 @@ class NumberField(forms.FloatField):
     def to_python(self, value: Any) -> int | float | None:
         number = super().to_python(value)
         return int(number) if number is not None and number.is_integer() else number
+
+
+class StorableJSONField(forms.JSONField):
+    """JSON typed into a page: what PostgreSQL cannot store, nesting Python cannot parse and
+    numbers too long to read are field errors, and a refused value is shown back escaped."""
+
+    def to_python(self, value: Any) -> Any:
+        try:
+            parsed = super().to_python(value)
+        except (RecursionError, ValueError) as error:
+            if isinstance(error, forms.ValidationError):
+                raise
+            raise forms.ValidationError("This is not JSON that can be read.") from None
+        try:
+            storable_check(parsed)
+        except InvalidInput as error:
+            raise forms.ValidationError(error.message) from None
+        return parsed
+
+    def bound_data(self, data: Any, initial: Any) -> Any:
+        try:
+            return super().bound_data(data, initial)
+        except (RecursionError, ValueError):
+            return forms.fields.InvalidJSONInput(data)
+
+    def prepare_value(self, value: Any) -> str:
+        if isinstance(value, forms.fields.InvalidJSONInput):
+            return value.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+        return json.dumps(value, ensure_ascii=True, cls=self.encoder)
 
 
 class MoneyField(NumberField):
@@ -103,7 +134,7 @@ def schema_field(name: str, spec: dict[str, Any]) -> forms.Field:
             **options,
         )
     if kind in ("object", "array"):
-        return forms.JSONField(widget=forms.Textarea(attrs={"rows": 3}), **options)
+        return StorableJSONField(widget=forms.Textarea(attrs={"rows": 3}), **options)
     raise ValueError(f"no form field for type {kind!r}")
 
 

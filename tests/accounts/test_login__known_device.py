@@ -101,3 +101,11 @@ def test_known_device__forgotten_after_the_remembered_days(people, settings):
     fail_logins("ann", settings.AXES_FAILURE_LIMIT)
     settings.FLOWDESK_KNOWN_DEVICE_DAYS = 0
     assert page_login(browser, "ann").status_code == 429
+
+
+def test_known_devices__clients_without_cookies_do_not_pile_up(people):
+    from accounts.services import KNOWN_DEVICES_KEPT
+
+    for _ in range(KNOWN_DEVICES_KEPT + 5):
+        assert api_login(APIClient(), "ann").status_code == 200  # a fresh client each time
+    assert KnownDevice.objects.filter(user=people["ann"]).count() == KNOWN_DEVICES_KEPT

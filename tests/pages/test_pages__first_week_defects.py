@@ -130,3 +130,39 @@ def test_manage_py__commands_run_in_the_development_setup(tmp_path):
     (tmp_path / "local.env").write_text("DEBUG=1\nSECRET_KEY=written-once-by-make-run\n")
     works = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True)
     assert works.returncode == 0, works.stderr
+
+
+def test_a_huge_money_amount_is_shown_not_a_500(people):
+    source = {
+        "name": "huge",
+        "variables": {"amount": {"type": "money", "currency": "EUR"}},
+        "steps": [{"id": "u", "type": "user_task", "config": {"candidate_users": ["boss"]}}],
+    }
+    definition_publish(source=json.dumps(source), format="json")
+    instance = instance_start(definition_key="huge", variables={"amount": 10**400})
+    task = Task.objects.get(instance=instance)
+    for url in (f"/instances/{instance.pk}/", f"/tasks/{task.pk}/"):
+        response = login("boss").get(url)
+        assert response.status_code == 200 and "000.00 EUR" in response.content.decode()
+
+
+@pytest.mark.parametrize(
+    "typed",
+    ['{"a": "\\ud800"}', "[" * 3000 + "]" * 3000, "1" * 5000],
+    ids=["lone-surrogate", "too-deep", "too-long-a-number"],
+)
+def test_json_fields_refuse_what_cannot_be_stored_with_a_400(people, typed):
+    source = {
+        "name": "doc",
+        "variables": {"doc": "object"},
+        "steps": [{"id": "u", "type": "user_task", "config": {"candidate_users": ["boss"]}}],
+    }
+    definition_publish(source=json.dumps(source), format="json")
+    start = login("boss").post("/start/doc/", {"var-doc": typed})
+    assert start.status_code == 400
+    assert "errorlist" in start.content.decode()
+    instance = instance_start(definition_key="doc", variables={"doc": {"a": 1}})
+    instance_suspend(instance=instance)
+    repair = login("boss").post(f"/instances/{instance.pk}/variables/", {"var-doc": typed})
+    assert repair.status_code == 400
+    assert fresh(instance).variables == {"doc": {"a": 1}}
