@@ -37,29 +37,46 @@ class VariablesForm(SchemaForm):
 
 class VariablesEditForm(SchemaForm):
     """Every variable of an instance, typed by its declaration (undeclared ones as JSON), with
-    its current value; `changes` is what the operator changed, an emptied field removing it."""
+    its value when the page was opened; `changes` holds only the fields the operator changed
+    (an emptied one removes its variable), and `checksum` what the page was opened on."""
+
+    checksum = forms.CharField(widget=forms.HiddenInput, max_length=64)
 
     def __init__(
         self,
         *args: Any,
         declared: Mapping[str, VariableSpec],
         current: Mapping[str, Any],
+        checksum: str,
         **kwargs: Any,
     ) -> None:
-        schema = {name: {**spec.as_field(), "required": False} for name, spec in declared.items()}
+        schema = {name: _repair_field(spec) for name, spec in declared.items()}
         schema |= {name: {"type": "object"} for name in current if name not in declared}
         super().__init__(*args, schema=schema, prefix="var", **kwargs)
-        self.current = current
+        self.fields["checksum"].initial = checksum
         for name, field in self.fields.items():
+            if name == "checksum":
+                continue
+            # What the page shows is what `changed_data` compares the submitted value with.
+            field.show_hidden_initial = True
             field.initial = current.get(name, field.initial)
             if name not in declared:
                 field.help_text = "Not declared by the process: any JSON value."
 
     def changes(self) -> dict[str, Any]:
         given = self.values()
-        changed = {name: value for name, value in given.items() if self.current.get(name) != value}
-        removed = {name: None for name in self.current if name in self.fields and name not in given}
-        return changed | removed
+        return {name: given.get(name) for name in self.changed_data if name != "checksum"}
+
+
+def _repair_field(spec: VariableSpec) -> dict[str, Any]:
+    field = {**spec.as_field(), "required": False}
+    if spec.type == "boolean":
+        # Unset, Yes or No: a checkbox would turn an absent flag into False.
+        return {**field, "type": "choice", "choices": [True, False]}
+    if spec.type == "date":
+        # A date variable may hold a date and time, which a date input cannot show.
+        return {**field, "type": "string", "help": "YYYY-MM-DD, or an ISO date and time."}
+    return field
 
 
 class CaseFilterForm(forms.Form):

@@ -13,6 +13,7 @@ from processes.controls import INSTANCE_CONTROLS
 from processes.errors import Conflict, InvalidInput, NotAllowed, NotFound
 from processes.forms import VariablesEditForm
 from processes.selectors import instance_get_visible
+from processes.services.repair import variables_checksum
 
 CONTROL = INSTANCE_CONTROLS["variables"]
 
@@ -26,14 +27,24 @@ def instance_variables_edit(request: HttpRequest, instance_id: str) -> HttpRespo
     if not CONTROL.may(request.user):
         raise PermissionDenied("Only managers and admins may edit a process's variables.")
     data = request.POST if request.method == "POST" else None
-    form = VariablesEditForm(data, declared=instance.graph.variables, current=instance.variables)
+    form = VariablesEditForm(
+        data,
+        declared=instance.graph.variables,
+        current=instance.variables,
+        checksum=variables_checksum(instance.variables),
+    )
     if data is not None and form.is_valid():
         changes = form.changes()
         if not changes:
             messages.info(request, "Nothing changed.")
             return redirect("instance-detail", instance.pk)
         try:
-            CONTROL.service(instance=instance, changes=changes, user=request.user)
+            CONTROL.service(
+                instance=instance,
+                changes=changes,
+                user=request.user,
+                expected_checksum=form.cleaned_data["checksum"],
+            )
         except InvalidInput as error:
             form.add_service_errors(error)
         except NotAllowed as error:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 from typing import Any
 
 from django.db import transaction
@@ -16,15 +18,27 @@ from processes.variables import variables_check, variables_size_check
 REPAIRABLE = (InstanceStatus.FAILED, InstanceStatus.SUSPENDED)
 
 
+def variables_checksum(variables: dict[str, Any]) -> str:
+    """A fingerprint of an instance's variables, to tell whether they changed since read."""
+    text = json.dumps(variables, sort_keys=True, ensure_ascii=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
 def instance_variables_update(
-    *, instance: ProcessInstance, changes: dict[str, Any], user: Any = None
+    *,
+    instance: ProcessInstance,
+    changes: dict[str, Any],
+    user: Any = None,
+    expected_checksum: str | None = None,
 ) -> ProcessInstance:
     """Set (or, with None, remove) variables of a failed or suspended instance.
 
     Values are checked against the definition's declarations (types; a required variable
-    cannot be removed; with `strict_variables`, only declared names). The history gets one
-    VARIABLES_UPDATED event with each change's before and after, and who made it. Locks the
-    instance row. Managers and admins only.
+    cannot be removed; with `strict_variables`, only declared names). With
+    `expected_checksum` (`variables_checksum` of the variables the caller read), a change
+    made by someone else meanwhile is a Conflict rather than silently undone. The history
+    gets one VARIABLES_UPDATED event with each change's before and after, and who made it.
+    Locks the instance row. Managers and admins only.
     """
     require(user, can_control_instances, "only managers and admins may edit a process's variables")
     if not isinstance(changes, dict) or not changes:
@@ -36,6 +50,10 @@ def instance_variables_update(
                 f"the variables of a {locked.status} instance cannot be edited: "
                 "suspend it first (a failed one can be edited as it is)"
             )
+        if expected_checksum is not None and expected_checksum != variables_checksum(
+            locked.variables
+        ):
+            raise Conflict("someone changed the variables since you read them: reload and retry")
         graph = locked.graph
         setting = {name: value for name, value in changes.items() if value is not None}
         variables_check(declared=graph.variables, values=setting, strict=graph.strict_variables)

@@ -17,6 +17,7 @@ from processes.services import (
     instance_suspend,
     instance_variables_update,
 )
+from processes.services.repair import variables_checksum
 from processes.statuses import EventType, InstanceStatus
 from tests.pages import world
 from tests.support.definitions import publish
@@ -114,14 +115,51 @@ def test_page__edit_form_saves_and_the_timeline_shows_before_and_after(people, f
     assert f'href="/instances/{failed.pk}/variables/"' in page.content.decode()
     form = client.get(f"/instances/{failed.pk}/variables/")
     assert form.status_code == 200 and 'name="var-amount"' in form.content.decode()
+    shown = {"amount": "500", "note": "", "x": json.dumps(1)}  # as the page showed them
+    opened_on = variables_checksum(failed.variables)
     saved = client.post(
         f"/instances/{failed.pk}/variables/",
-        {"var-amount": "20", "var-note": "", "var-x": json.dumps(1)},
+        {
+            "var-checksum": opened_on,
+            **{f"initial-var-{name}": value for name, value in shown.items()},
+            **{f"var-{name}": value for name, value in shown.items()},
+            "var-amount": "20",
+        },
     )
     assert saved.status_code == 302
+    assert fresh(failed).variables == {"amount": 20, "x": 1}
+    # A form opened before that change may not undo it.
+    stale = client.post(
+        f"/instances/{failed.pk}/variables/",
+        {"var-checksum": opened_on, "initial-var-amount": "500", "var-amount": "600"},
+    )
+    assert stale.status_code == 302
     assert fresh(failed).variables == {"amount": 20, "x": 1}
     timeline = client.get(f"/instances/{failed.pk}/").content.decode()
     assert "Variables edited" in timeline and "500 → 20" in timeline
     clerk = Client()
     clerk.force_login(people["clerk"])
     assert clerk.get(f"/instances/{failed.pk}/variables/").status_code == 404
+
+
+def test_page__untouched_fields_stay_as_they_are(people):
+    declared = {"amount": "number", "hr_ok": "boolean", "when": "date", "note": "string"}
+    publish("keep", [GATE, DONE], variables=declared)
+    start = {"amount": 500, "when": "2026-03-01T10:00:00", "note": ""}
+    instance = instance_start(definition_key="keep", variables=start)
+    run_due_jobs()
+    client = Client()
+    client.force_login(people["boss"])
+    html = client.get(f"/instances/{instance.pk}/variables/").content.decode()
+    assert 'value="2026-03-01T10:00:00"' in html
+    shown = {"amount": "500", "hr_ok": "", "when": "2026-03-01T10:00:00", "note": ""}
+    client.post(
+        f"/instances/{instance.pk}/variables/",
+        {
+            "var-checksum": variables_checksum(start),
+            **{f"initial-var-{name}": value for name, value in shown.items()},
+            **{f"var-{name}": value for name, value in shown.items()},
+            "var-amount": "50",
+        },
+    )
+    assert fresh(instance).variables == {**start, "amount": 50}
