@@ -73,6 +73,7 @@ def job_run(*, job_id: int) -> None:
 def _run_leased(lease: Lease, *, keep_next: bool) -> Lease | None:
     """Run the service of a leased job; returns the next job's lease if this worker keeps it."""
     started = time.monotonic()
+    failure = None
     try:
         function = get_service(lease.service)
         with deadline(lease.timeout_seconds):
@@ -86,13 +87,17 @@ def _run_leased(lease: Lease, *, keep_next: bool) -> Lease | None:
     except Exception as exc:  # noqa: BLE001 - any error of user code fails the attempt
         _log_step(lease, logging.WARNING, "service step failed", exc_info=True)
         failure = (type(exc).__name__, str(exc), tb.format_exc())
-    else:
+    if failure is None:
         seconds = time.monotonic() - started
-        report = job_report_success(lease=lease, result=result, keep_next=keep_next)
-        if report.accepted:
-            record_service_step(outcome="succeeded", seconds=seconds)
-            _log_step(lease, logging.INFO, "service step succeeded", seconds=round(seconds, 6))
-        return report.next_lease
+        try:
+            report = job_report_success(lease=lease, result=result, keep_next=keep_next)
+        except InvalidResult as exc:  # it would take the variables over their limit
+            failure = (type(exc).__name__, str(exc), "")
+        else:
+            if report.accepted:
+                record_service_step(outcome="succeeded", seconds=seconds)
+                _log_step(lease, logging.INFO, "service step succeeded", seconds=round(seconds, 6))
+            return report.next_lease
     error, message, traceback = failure
     outcome = job_report_failure(lease=lease, error=error, message=message, traceback=traceback)
     if outcome is not None:
@@ -196,6 +201,11 @@ def job_report_success(
     """
     with transaction.atomic():
         instance = instance_lock(lease.instance_id)
+        if result:
+            try:
+                variables_size_check({**instance.variables, **result})
+            except InvalidInput as exc:
+                raise InvalidResult(f"the variables would grow too big: {exc.message}") from None
         if not _job_succeed(lease, result):
             return SuccessReport(accepted=False)
         if instance.status != InstanceStatus.RUNNING:

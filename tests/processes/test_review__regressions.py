@@ -62,7 +62,7 @@ def test_instance_lock__does_not_deadlock_with_an_event_insert_under_a_task_lock
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("kind", ["datetime", "nan", "nul"])
+@pytest.mark.parametrize("kind", ["datetime", "nan", "nul", "surrogate"])
 def test_unstorable_result__fails_the_attempt_instead_of_sticking(kind):
     publish("bad", [service_step("a", "test.bad_result", input={"kind": kind})])
     instance = instance_start(definition_key="bad")
@@ -71,6 +71,22 @@ def test_unstorable_result__fails_the_attempt_instead_of_sticking(kind):
     assert instance.status == "failed"
     assert instance.error["error"] == "InvalidResult"
     assert Job.objects.get().status == JobStatus.FAILED
+
+
+@pytest.mark.django_db
+def test_results__may_not_grow_the_variables_past_their_limit():
+    steps = [
+        service_step("a", "test.bad_result", input={"kind": "big"}, next=["b"]),
+        service_step("b", "test.bad_result", input={"kind": "big"}),
+    ]
+    publish("growing", steps)
+    instance = instance_start(definition_key="growing")
+    run_due_jobs()
+    instance = fresh(instance)
+    assert instance.status == "failed"
+    assert (instance.error["step_id"], instance.error["error"]) == ("b", "InvalidResult")
+    assert "FLOWDESK_MAX_VARIABLES_BYTES" in instance.error["message"]
+    assert set(instance.variables) == {"big_a"}
 
 
 @pytest.mark.django_db

@@ -50,9 +50,12 @@ def mark(ctx: ServiceContext) -> dict:
 
 @service("test.bad_result")
 def bad_result(ctx: ServiceContext) -> dict:
-    """Returns what JSON cannot hold: a datetime, NaN, or a NUL character."""
+    """Returns what the variables cannot hold: a datetime, NaN, a NUL character, a lone
+    surrogate, or (`big`) 200 KB under a key of its step's own."""
     import datetime
 
     kind = ctx.input.get("kind")
-    value = {"nan": float("nan"), "nul": "a\x00b"}.get(kind, datetime.datetime.now())
-    return {"value": value}
+    if kind == "big":
+        return {f"big_{ctx.step_id}": "x" * 200_000}
+    bad = {"nan": float("nan"), "nul": "a\x00b", "surrogate": "\ud800"}
+    return {"value": bad.get(kind, datetime.datetime.now())}
