@@ -13,7 +13,7 @@ from accounts.permissions import can_manage_definitions
 from processes.diagram import version_diagram
 from processes.errors import NotFound
 from processes.selectors import (
-    definition_get_startable,
+    definition_get_visible,
     definition_starters,
     definition_version_get,
     definition_versions,
@@ -23,7 +23,7 @@ from processes.selectors import (
 @login_required
 def definition_detail(request: HttpRequest, key: str) -> HttpResponse:
     try:
-        definition = definition_get_startable(user=request.user, key=key)
+        definition = definition_get_visible(user=request.user, key=key)
         version = definition_version_get(definition=definition, number=request.GET.get("version"))
     except NotFound as error:
         raise Http404(error.message) from None

@@ -9,6 +9,7 @@ from typing import Any
 from django.db.models import Count, Exists, F, Max, OuterRef, Q, QuerySet, Subquery
 from django.db.models.fields.json import KT
 
+from accounts.permissions import can_see_all_instances, can_start
 from processes.errors import NotFound
 from processes.models import (
     INSTANCE_ID_PATTERN,
@@ -20,6 +21,7 @@ from processes.models import (
     Token,
 )
 from processes.statuses import InstanceStatus, JobStatus, TokenStatus
+from processes.storable import text_problem
 
 
 def instance_history(*, instance: ProcessInstance) -> QuerySet[Event]:
@@ -66,7 +68,7 @@ def definitions_startable_by(*, user: Any) -> QuerySet[ProcessDefinition]:
 
 def instances_visible_to(*, user: Any) -> QuerySet[ProcessInstance]:
     """Every instance for managers; else those the user started or holds a task in."""
-    from accounts.permissions import can_see_all_instances
+
     from tasks.selectors import tasks_involving
 
     instances = ProcessInstance.objects.all()
@@ -124,13 +126,28 @@ def definition_get_startable(
     return _definition_in(definitions_startable_by(user=user), definition_id, key)
 
 
-def definition_get(*, definition_id: Any = None, key: str | None = None) -> ProcessDefinition:
-    """The definition with this id or key, whoever asks, or NotFound. For starting: a start
-    that is not allowed is refused by the service with its reason, not hidden as a typo."""
-    return _definition_in(ProcessDefinition.objects.all(), definition_id, key)
+def definition_get_visible(
+    *, user: Any, definition_id: Any = None, key: str | None = None
+) -> ProcessDefinition:
+    """The definition with this id or key if `user` may start it or has a case of it (a
+    process whose right was taken away stays known to the people working on it), else
+    NotFound: a start that is refused says why only to those who know the process."""
+    from processes.instance_lists import instance_ids_involving
+
+    definition = _definition_in(ProcessDefinition.objects.all(), definition_id, key)
+    if can_start(user, definition) or can_see_all_instances(user):
+        return definition
+    involved = ProcessInstance.objects.filter(
+        definition=definition, pk__in=instance_ids_involving(user=user)
+    )
+    if not involved.exists():
+        raise NotFound(f"no process definition {key or definition_id!r}")
+    return definition
 
 
 def _definition_in(definitions: QuerySet, definition_id: Any, key: str | None):
+    if isinstance(key, str) and text_problem(key):
+        raise NotFound(f"no process definition {key!r}")
     if key is not None:
         definition = definitions.filter(key=key).first()
     else:

@@ -12,7 +12,7 @@ from django.utils.text import capfirst
 
 from accounts.permissions import can_manage_definitions
 from processes.errors import FlowdeskError, NotFound
-from processes.selectors import definition_get, definition_starters
+from processes.selectors import definition_get_visible, definition_starters
 from processes.services.start_rights import definition_starters_grant, definition_starters_revoke
 
 
@@ -33,7 +33,7 @@ def definition_starters_page(request: HttpRequest, key: str) -> HttpResponse:
     if not can_manage_definitions(request.user):
         raise Http404("no such page")  # a plain user never learns who may start what
     try:
-        definition = definition_get(key=key)
+        definition = definition_get_visible(user=request.user, key=key)
     except NotFound as error:
         raise Http404(error.message) from None
     form = StarterForm(request.POST or None)

@@ -22,7 +22,7 @@ from processes.errors import Conflict, InvalidInput, NotAllowed, NotFound
 from processes.forms import StartForm, VariablesForm
 from processes.models import ProcessInstance, graph_of_version
 from processes.selectors import (
-    definition_get,
+    definition_get_visible,
     definition_version_get,
     definitions_startable_by,
     instance_current_steps,
@@ -43,7 +43,7 @@ def start_list(request: HttpRequest) -> HttpResponse:
 @login_required
 def start_form(request: HttpRequest, key: str) -> HttpResponse:
     try:
-        definition = definition_get(key=key)
+        definition = definition_get_visible(user=request.user, key=key)
         version = definition_version_get(definition=definition)
     except NotFound as error:
         raise Http404(error.message) from None

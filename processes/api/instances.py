@@ -20,7 +20,7 @@ from processes.controls import INSTANCE_CONTROLS
 from processes.errors import Conflict, NotFound
 from processes.models import INSTANCE_ID_PATTERN, Event, ProcessInstance
 from processes.selectors import (
-    definition_get,
+    definition_get_visible,
     instance_current_steps,
     instance_get_detail,
     instance_history,
@@ -170,7 +170,8 @@ class InstanceListApi(APIView):
     )
     def post(self, request: Request) -> Response:
         data = validated_body(serializer_class=InstanceStartSerializer, request=request)
-        definition = definition_get(
+        definition = definition_get_visible(
+            user=request.user,
             definition_id=data.get("process_definition_id"),
             key=data.get("process_definition_key"),
         )

@@ -16,6 +16,7 @@ from accounts.permissions import can_manage_definitions, require
 from accounts.selectors import users_assignable
 from processes.errors import InvalidInput
 from processes.models import ProcessDefinition
+from processes.storable import text_problem
 
 START = "processes.start_processdefinition"
 
@@ -52,6 +53,9 @@ def _change(apply, verb: str, definition, groups, users, user) -> None:
 
 def _named(groups: Iterable[str], users: Iterable[str]) -> tuple[list, list]:
     group_names, usernames = list(dict.fromkeys(groups)), list(dict.fromkeys(users))
+    unreadable = [name for name in (*group_names, *usernames) if text_problem(str(name))]
+    if unreadable:
+        raise InvalidInput("a group or user name may not contain NUL or lone surrogates")
     found_groups = list(Group.objects.filter(name__in=group_names))
     found_users = list(users_assignable().filter(username__in=usernames))
     errors = {}

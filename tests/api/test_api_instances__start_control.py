@@ -4,6 +4,7 @@ from datetime import timedelta
 
 import pytest
 from django.utils import timezone
+from guardian.shortcuts import remove_perm
 
 from processes.models import ProcessInstance
 from processes.services import instance_start
@@ -56,7 +57,7 @@ def test_start__an_id_taken_by_someone_elses_instance_is_409_and_shows_nothing(a
     taken = start(api("bob"), id="EXP-43", variables={"amount": 1})
     assert taken.status_code == 409
     assert set(taken.json()) == {"detail"}
-    assert start(api("eve"), id="EXP-43").status_code == 403  # eve may not start approval
+    assert start(api("eve"), id="EXP-43").status_code == 404  # eve may not start approval
 
 
 def test_start__a_variable_of_the_wrong_type_is_400_naming_it(api, approval):
@@ -83,9 +84,14 @@ def test_start__malformed_bodies_are_400(api, approval, body):
     assert answer.json()["errors"]
 
 
-def test_start__an_unknown_definition_is_404_a_forbidden_one_403_saying_why(api, approval):
+def test_start__an_unknown_definition_is_404_a_forbidden_one_403_saying_why(
+    api, people, approval
+):
     assert start(api("ann"), process_definition_key="nope").status_code == 404
-    refused = start(api("eve"))
+    assert start(api("eve")).status_code == 404  # eve does not know the process
+    assert start(api("ann"), variables={"amount": 1}).status_code == 201
+    remove_perm("processes.start_processdefinition", people["ann"], approval)
+    refused = start(api("ann"))  # ann has a case of it, so she is told why
     assert refused.status_code == 403
     detail = refused.json()["detail"]
     assert "may not start" in detail and "ask a manager" in detail

@@ -76,7 +76,7 @@ def test_start_rights__granted_on_the_page_then_the_clerk_starts(
     base = live_server.url
     log_in(page, base, "clerk")
     page.goto(f"{base}/start/day-off/")
-    expect(page.get_by_text("ask a manager to grant you the right")).to_be_visible()
+    expect(page.get_by_role("heading", name="Not found")).to_be_visible()  # not yet theirs
     log_out(page)
 
     log_in(page, base, "boss")

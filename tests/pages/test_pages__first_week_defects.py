@@ -166,3 +166,18 @@ def test_json_fields_refuse_what_cannot_be_stored_with_a_400(people, typed):
     repair = login("boss").post(f"/instances/{instance.pk}/variables/", {"var-doc": typed})
     assert repair.status_code == 400
     assert fresh(instance).variables == {"doc": {"a": 1}}
+
+
+def test_nul_in_a_key_or_name_is_a_404_or_400_not_a_500(people):
+    boss = login("boss")
+    for url in ("/definitions/%00/", "/definitions/%00/starters/", "/start/%00/"):
+        assert boss.get(url).status_code == 404, url
+    from rest_framework.test import APIClient
+
+    api = APIClient()
+    api.force_authenticate(people["boss"])
+    source = json.dumps({"name": "n", "steps": [{"id": "e", "type": "end"}]})
+    answer = api.post(
+        "/api/v1/process-definitions?starter_groups=%00", source, content_type="application/json"
+    )
+    assert answer.status_code == 400 and answer["Content-Type"] == "application/json"

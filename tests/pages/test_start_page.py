@@ -23,9 +23,19 @@ def test_list__only_the_definitions_the_user_may_start(clerk, expense):
     html = clerk.get("/start/").content.decode()
     assert 'href="/start/expense-approval/"' in html
     assert "secret-process" not in html
-    refused = clerk.get("/start/secret-process/")
-    assert refused.status_code == 403 and "ask a manager" in refused.content.decode()
+    assert clerk.get("/start/secret-process/").status_code == 404  # not even its name
     assert clerk.get("/start/no-such-process/").status_code == 404
+
+
+def test_start__a_process_you_work_on_but_may_no_longer_start_says_why(clerk, people, expense):
+    from guardian.shortcuts import remove_perm
+
+    from tests.pages.world import role_group, start_expense
+
+    start_expense(by=people["clerk"])
+    remove_perm("processes.start_processdefinition", role_group("user"), expense)
+    refused = clerk.get("/start/expense-approval/")
+    assert refused.status_code == 403 and "ask a manager" in refused.content.decode()
 
 
 def test_list__nothing_to_start_says_so(clerk):
