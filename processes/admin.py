@@ -19,7 +19,6 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.text import capfirst
-from guardian.admin import GuardedModelAdmin
 
 from accounts.permissions import can_control_instances
 from processes.controls import INSTANCE_CONTROLS, InstanceControl
@@ -93,11 +92,11 @@ class DefinitionVersionInline(ReadOnlyInline):
 
 
 @admin.register(ProcessDefinition)
-class ProcessDefinitionAdmin(GuardedModelAdmin):
+class ProcessDefinitionAdmin(admin.ModelAdmin):
     """Definitions are published (the add page), never edited: a version is immutable.
 
-    "Object permissions" (django-guardian) grants and revokes, per user or group, the right
-    to start this definition ("Can start instances of this definition").
+    "Who may start it" leads to the page where managers grant and revoke, per user or
+    group, the right to start the definition (django-guardian's object permission).
     """
 
     list_display = (

@@ -162,7 +162,7 @@ class DefinitionSourceForm(forms.Form):
         required=False,
         label="Who may start it",
         help_text="Groups whose members may start this process (managers and admins always "
-        "may). More can be granted later under “Object permissions”.",
+        "may). More can be granted later under “Who may start it”.",
     )
 
     def clean(self) -> dict[str, Any]:

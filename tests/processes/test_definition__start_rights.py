@@ -78,3 +78,14 @@ def test_api__publish_takes_starter_groups(people):
     assert answer.status_code == 201
     hr = Group.objects.get(name="hr")
     assert hr.groupobjectpermission_set.filter(permission__codename="start_processdefinition")
+
+
+def test_admin__the_definition_links_to_who_may_start_it(people):
+    version = definition_publish(source=SOURCE, format="json")
+    boss = people["boss"]
+    boss.is_superuser = True
+    boss.save()
+    html = login("boss").get(
+        f"/admin/processes/processdefinition/{version.definition_id}/change/"
+    ).content.decode()
+    assert 'href="/definitions/leave/starters/"' in html
