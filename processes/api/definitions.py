@@ -5,6 +5,8 @@ A definition a user may not start is one they cannot see (404); managers see the
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.http import HttpResponse
 from django.utils.http import content_disposition_header
 from drf_spectacular.types import OpenApiTypes
@@ -13,6 +15,7 @@ from drf_spectacular.utils import (
     OpenApiParameter,
     OpenApiResponse,
     extend_schema,
+    extend_schema_field,
 )
 from rest_framework import serializers
 from rest_framework.negotiation import BaseContentNegotiation
@@ -26,7 +29,7 @@ from processes.api.definition_body import YamlTextParser, publish_body
 from processes.bpmn.versions import version_bpmn, version_bpmn_filename
 from processes.dsl import DefinitionError
 from processes.errors import NotAllowed
-from processes.models import DefinitionVersion, ProcessDefinition
+from processes.models import DefinitionVersion, ProcessDefinition, graph_of_version
 from processes.selectors import (
     definition_get_startable,
     definition_version_get,
@@ -76,7 +79,10 @@ class DefinitionDetailSerializer(DefinitionVersionSerializer):
     name = serializers.CharField(source="definition.name")
     description = serializers.CharField(source="definition.description")
     version_label = serializers.CharField(source="graph.version_label")
-    graph = serializers.JSONField()
+    graph = serializers.SerializerMethodField(
+        help_text="The compiled graph. `variables` is a list of [name, declaration] pairs in "
+        "the author's order; each declaration an object with at least `type`."
+    )
 
     class Meta(DefinitionVersionSerializer.Meta):
         fields = (
@@ -88,6 +94,13 @@ class DefinitionDetailSerializer(DefinitionVersionSerializer):
             "source",
             "graph",
         )
+
+    @extend_schema_field({"type": "object", "additionalProperties": {}})
+    def get_graph(self, version: DefinitionVersion) -> dict[str, Any]:
+        # Stored declarations are a bare type or an object, as written: answer one shape.
+        declared = graph_of_version(version.pk).variables
+        variables = [[name, spec.as_field()] for name, spec in declared.items()]
+        return {**version.graph, "variables": variables}
 
 
 class DefinitionFilterSerializer(serializers.Serializer):

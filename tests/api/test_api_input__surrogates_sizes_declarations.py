@@ -161,3 +161,11 @@ def test_traceback__managers_only(api, people):
     assert "Traceback" in full["traceback"]
     listed = api("ann").get(INSTANCES).json()["results"][0]["error"]
     assert "traceback" not in listed
+
+
+def test_declared__the_api_answers_every_declaration_as_an_object(api, declared, approval):
+    for definition_id in (declared.definition_id, approval.pk):
+        graph = api("maria").get(f"/api/v1/process-definitions/{definition_id}").json()["graph"]
+        assert all(isinstance(spec, dict) and "type" in spec for _, spec in graph["variables"])
+    graph = api("maria").get(f"/api/v1/process-definitions/{approval.pk}").json()["graph"]
+    assert graph["variables"] == [["amount", {"type": "number"}], ["requester", {"type": "string"}]]
