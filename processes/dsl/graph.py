@@ -7,19 +7,8 @@ published version stores it as JSON (``Graph.to_dict`` / ``Graph.from_dict``).
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field, fields
-from enum import StrEnum
 from functools import cached_property
 from typing import Any
-
-
-class NodeType(StrEnum):
-    SERVICE = "service"  # runs a registered service on a worker (a Job)
-    USER = "user"  # waits for a person (a Task)
-    EXCLUSIVE = "exclusive"  # first matching condition, else default
-    PARALLEL = "parallel"  # forks to every target; with several predecessors it joins
-    END = "end"  # the path ends here
-    FAIL = "fail"  # the instance fails with `error` / `cause`
-
 
 ALL_ERRORS = "States.ALL"
 TIMEOUT_ERROR = "States.Timeout"
@@ -99,9 +88,12 @@ class VariableSpec:
 
 @dataclass(frozen=True)
 class Node:
+    """A step of the graph. `type` names its kind (`processes.nodes`), which says which of
+    the fields below it reads and what a token does there."""
+
     id: str
     name: str
-    type: NodeType
+    type: str
     next: tuple[str, ...] = ()
     # service
     service: str = ""
@@ -158,8 +150,11 @@ class Graph:
         return {node_id: tuple(ids) for node_id, ids in found.items()}
 
     def is_join(self, node_id: str) -> bool:
+        # The kinds are built on this module, so their registry is imported when asked.
+        from processes.nodes import node_kind
+
         node = self.nodes[node_id]
-        return node.type == NodeType.PARALLEL and len(self.predecessors(node_id)) > 1
+        return node_kind(node).joins and len(self.predecessors(node_id)) > 1
 
     @cached_property
     def has_joins(self) -> bool:
@@ -206,7 +201,6 @@ def _node_from_dict(raw: dict[str, Any]) -> Node:
     return Node(
         **{
             **raw,
-            "type": NodeType(raw["type"]),
             "next": tuple(raw.get("next", ())),
             "retry": tuple(
                 RetryRule(**{**r, "error_equals": tuple(r["error_equals"])})

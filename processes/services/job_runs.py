@@ -34,7 +34,7 @@ from processes.services.advance import (
     token_end_and_route,
 )
 from processes.settings import engine_setting
-from processes.statuses import EventType, InstanceStatus, JobStatus, TokenStatus
+from processes.statuses import EventType, InstanceStatus, JobStatus
 from processes.storable import unstorable
 from processes.timeouts import StepTimeout, deadline
 from processes.variables import variables_size_check
@@ -360,35 +360,3 @@ def instance_jobs_redispatch(change: Change) -> None:
     due = Job.objects.filter(instance=change.instance, status=JobStatus.SCHEDULED, due_at__lte=now)
     change.job_ids.extend(due.values_list("id", flat=True))
     due.update(dispatched_at=now)
-
-
-def instance_catch_up(change: Change, *, rerun_failed_jobs: bool = False) -> None:
-    """The instance runs again: apply job outcomes that arrived meanwhile, resend due jobs.
-
-    With `rerun_failed_jobs` (an operator's retry), a job that failed for good while the
-    instance was not running gets another attempt instead of failing the instance again.
-    """
-    finished = Job.objects.filter(
-        instance=change.instance,
-        token__status=TokenStatus.ACTIVE,
-        status__in=(JobStatus.SUCCEEDED, JobStatus.FAILED),
-    ).order_by("finished_at", "id")
-    for job in finished:
-        if change.instance.status != InstanceStatus.RUNNING:
-            break
-        if job.status == JobStatus.SUCCEEDED:
-            step_complete(
-                change,
-                token_id=job.token_id,
-                node_id=job.step_id,
-                result=job.result or {},
-                job_id=job.pk,
-                attempt=job.attempt,
-            )
-        elif rerun_failed_jobs:
-            job.reschedule(delay_seconds=0, next_attempt=True)
-            job.save()
-            change.log.add(EventType.TASK_RETRIED, job.step_id, attempt=job.attempt, manual=True)
-        else:
-            job_failure_apply(change, job=job)
-    instance_jobs_redispatch(change)
