@@ -1,15 +1,19 @@
 """Moving an instance forward: the engine's routing plans applied to the database.
 
-Every function here runs inside a transaction that holds the instance's row lock, taken
-with `instance_lock` by the calling service; a `Change` gathers what one such transaction
-does (events, jobs to send) and `Change.finish` settles and saves it.
+Every function here runs inside a transaction that holds the instance's row lock: a
+service opens one with `instance_change`, whose `Change` gathers what the transaction does
+(events, jobs to send) and is settled and saved when the block ends.
 """
 
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from functools import cached_property
 from typing import Any
 
+from django.db import transaction
 from django.db.models import Count
 from django.utils import timezone
 
@@ -53,14 +57,33 @@ class Change:
 
     def __init__(self, instance: ProcessInstance, actor: Any = None, *, keep_one_job=False):
         self.instance = instance
-        self.graph = instance.graph
         self.actor = actor
         self.log = EventLog(instance, actor)
         self.job_ids: list[int] = []
         self.keep_one_job = keep_one_job
         self.kept_job: Job | None = None
+        self._before = _state_of(instance)
+
+    @cached_property
+    def graph(self):
+        return self.instance.graph
+
+    @property
+    def touched(self) -> bool:
+        """Whether the change did anything: every change of an instance is in its history,
+        or at least in its status, tokens, variables or jobs."""
+        return bool(
+            self.log.pending
+            or self.job_ids
+            or self.kept_job is not None
+            or _state_of(self.instance) != self._before
+        )
 
     def finish(self) -> None:
+        """Settle the instance (complete it when nothing is left to do) and save the change.
+        A change that did nothing writes nothing."""
+        if not self.touched:
+            return
         _settle(self)
         if self.kept_job is not None and self.instance.status != InstanceStatus.RUNNING:
             # The same change failed the instance: park the job like any other until the
@@ -71,6 +94,33 @@ class Change:
         row_save(self.instance, INSTANCE_STATE_FIELDS)
         self.log.save()
         jobs_dispatch_on_commit(self.job_ids)
+
+
+@contextmanager
+def instance_change(
+    instance_id: str, *, actor: Any = None, keep_one_job: bool = False
+) -> Iterator[Change]:
+    """One unit of work on an instance: locks its row, yields the `Change`, and finishes
+    it when the block ends normally. An exception rolls everything back and saves nothing.
+
+        with instance_change(instance.pk, actor=user) as change:
+            change.instance.suspend()
+            change.log.add(EventType.WORKFLOW_SUSPENDED)
+    """
+    with transaction.atomic():
+        instance = instance_lock(instance_id)
+        with change_of(instance, actor=actor, keep_one_job=keep_one_job) as change:
+            yield change
+
+
+@contextmanager
+def change_of(
+    instance: ProcessInstance, *, actor: Any = None, keep_one_job: bool = False
+) -> Iterator[Change]:
+    """`instance_change` for an instance this transaction holds already (one it inserted)."""
+    change = Change(instance, actor, keep_one_job=keep_one_job)
+    yield change
+    change.finish()
 
 
 def route_from(change: Change, *, source: str, targets: tuple[str, ...] | list[str]) -> None:
@@ -246,6 +296,11 @@ def _consume_waiting(change: Change, join: routing.Join) -> None:
         join.node_id,
         branches=sorted([*join.consumed_from, join.arrived_from]),
     )
+
+
+def _state_of(instance: ProcessInstance) -> tuple:
+    # The variables by identity: a change replaces the dict, it never edits it in place.
+    return (instance.status, instance.active_tokens, id(instance.variables), instance.error)
 
 
 def _settle(change: Change) -> None:

@@ -19,10 +19,11 @@ from processes.models import (
 )
 from processes.services.advance import (
     Change,
+    change_of,
     instance_cancel_all,
     instance_catch_up,
+    instance_change,
     instance_failed_tokens_rerun,
-    instance_lock,
     route_from,
 )
 from processes.statuses import EventType
@@ -95,16 +96,15 @@ def instance_start_or_get(
         with transaction.atomic():
             instance.save(force_insert=True)
             instance.start()
-            change = Change(instance, user)
-            change.log.add(
-                EventType.WORKFLOW_STARTED,
-                definition=definition_key,
-                version=version.number,
-                business_key=business_key,
-                variables=values,
-            )
-            route_from(change, source="", targets=(graph.start,))
-            change.finish()
+            with change_of(instance, actor=user) as change:
+                change.log.add(
+                    EventType.WORKFLOW_STARTED,
+                    definition=definition_key,
+                    version=version.number,
+                    business_key=business_key,
+                    variables=values,
+                )
+                route_from(change, source="", targets=(graph.start,))
     except IntegrityError:
         if instance_id is None:
             raise
@@ -146,17 +146,15 @@ def _control(
     then: Callable[[Change], None] | None = None,
 ) -> ProcessInstance:
     require(user, can_control_instances, f"only managers and admins may {transition} a process")
-    with transaction.atomic():
-        locked = instance_lock(instance.pk)
+    with instance_change(instance.pk, actor=user) as change:
+        locked = change.instance
         method = getattr(locked, transition)
         if not can_proceed(method):
             raise Conflict(f"cannot {transition} an instance that is {locked.status}")
         method()
-        change = Change(locked, user)
         change.log.add(event)
         if then is not None:
             then(change)
-        change.finish()
     return locked
 
 

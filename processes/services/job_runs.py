@@ -28,8 +28,8 @@ from processes.registry import ServiceContext, get_service
 from processes.rows import row_get, row_lock, row_save, rows_update
 from processes.services.advance import (
     Change,
+    instance_change,
     instance_fail_at,
-    instance_lock,
     step_complete,
     token_end_and_route,
 )
@@ -194,13 +194,12 @@ def job_report_success(
     applies it when it runs again. A lease that is no longer current changes nothing. With
     `keep_next`, the next service job is leased to the calling worker (`next_lease`).
     """
-    with transaction.atomic():
-        instance = instance_lock(lease.instance_id)
+    with instance_change(lease.instance_id, keep_one_job=keep_next) as change:
+        instance = change.instance
         if not _job_succeed(lease, result):
             return SuccessReport(accepted=False)
         if instance.status != InstanceStatus.RUNNING:
             return SuccessReport(accepted=True)
-        change = Change(instance, keep_one_job=keep_next)
         context = lease.context
         step_complete(
             change,
@@ -210,7 +209,6 @@ def job_report_success(
             job_id=lease.job_id,
             attempt=context.attempt,
         )
-        change.finish()
     kept = change.kept_job
     return SuccessReport(accepted=True, next_lease=_lease_of(kept, instance) if kept else None)
 
@@ -241,12 +239,11 @@ def job_report_failure(*, lease: Lease, error: str, message: str, traceback: str
     the instance), or None when the lease was no longer current.
     """
     error, message, traceback = _text(error, 200), _text(message, 4000), _text(traceback, 50_000)
-    with transaction.atomic():
-        instance = instance_lock(lease.instance_id)
+    with instance_change(lease.instance_id) as change:
+        instance = change.instance
         job = _leased_job(lease)
         if job is None:
             return None
-        change = Change(instance)
         node = change.graph.node(job.step_id)
         delay = retry_delay(node.retry, error=error, attempt=job.attempt)
         if delay is not None:
@@ -268,7 +265,6 @@ def job_report_failure(*, lease: Lease, error: str, message: str, traceback: str
             if instance.status == InstanceStatus.RUNNING:
                 job_failure_apply(change, job=job)
             outcome = "failed"
-        change.finish()
     return outcome
 
 
@@ -301,8 +297,8 @@ def job_lease_expire(*, job_id: int, instance_id: str) -> None:
 
     Locks the instance row, then re-reads the job to be sure the lease really expired.
     """
-    with transaction.atomic():
-        instance = instance_lock(instance_id)
+    with instance_change(instance_id) as change:
+        instance = change.instance
         job = Job.objects.filter(
             pk=job_id, status=JobStatus.RUNNING, lease_expires_at__lt=timezone.now()
         ).first()
@@ -321,7 +317,6 @@ def job_lease_expire(*, job_id: int, instance_id: str) -> None:
             job.lease_losses += 1
             job.reschedule(delay_seconds=0, next_attempt=False)
             job.save()
-            change = Change(instance)
             change.log.add(
                 EventType.TASK_RETRIED,
                 job.step_id,
@@ -330,7 +325,6 @@ def job_lease_expire(*, job_id: int, instance_id: str) -> None:
                 error="WorkerLost",
                 message="the worker running this step stopped answering; running it again",
             )
-            change.finish()
             return
     message = "the step's worker was lost repeatedly; giving up on this attempt"
     job_report_failure(lease=lease, error=TIMEOUT_ERROR, message=message, traceback="")
