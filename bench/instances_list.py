@@ -72,8 +72,8 @@ def people_and_processes() -> dict:
     from django.contrib.auth.models import Group, User
 
     from accounts.roles import MANAGER, USER
-    from processes.dsl.graph import NodeType
     from processes.models import graph_of_version
+    from processes.nodes import NodeType
     from processes.services import definition_publish
 
     role_user, role_manager = Group.objects.get(name=USER), Group.objects.get(name=MANAGER)

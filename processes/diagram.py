@@ -16,8 +16,8 @@ from django.urls import reverse
 
 from processes.bpmn.model import START_ID, Flow, Picture, graph_picture
 from processes.bpmn.versions import version_bpmn
-from processes.dsl.graph import NodeType
 from processes.models import DefinitionVersion, Event, Job, ProcessInstance, Token
+from processes.nodes import node_kind
 from processes.selectors import definitions_startable_by
 from processes.statuses import EventType, TokenStatus
 
@@ -180,7 +180,8 @@ def path_taken(
         if step_id in reached:
             continue
         reached.add(step_id)
-        if graph.node(step_id).type == NodeType.PARALLEL and not graph.is_join(step_id):
+        node = graph.node(step_id)
+        if node_kind(node).forks(graph, node):
             for flow in _onward(picture, step_id):
                 if flow.id not in taken:
                     taken[flow.id] = flow

@@ -14,7 +14,7 @@ from accounts.permissions import can_assign_tasks, require
 from accounts.selectors import users_assignable
 from processes.errors import Conflict, InvalidInput, NotAllowed, NotFound
 from processes.metrics import record_user_step
-from processes.services.advance import Change, instance_lock, step_complete
+from processes.services.advance import instance_change, step_complete
 from processes.services.history import EventLog
 from processes.statuses import EventType, InstanceStatus, TaskState
 from processes.variables import variables_size_check
@@ -79,8 +79,8 @@ def task_complete(*, task: Task, user: Any, variables: dict[str, Any] | None) ->
 
     Locks the instance row, then the task row.
     """
-    with transaction.atomic():
-        instance = instance_lock(task.instance_id)
+    with instance_change(task.instance_id, actor=user) as change:
+        instance = change.instance
         locked = _lock(task)
         _refuse_if_closed(locked)
         if locked.state != TaskState.ASSIGNED:
@@ -93,11 +93,9 @@ def task_complete(*, task: Task, user: Any, variables: dict[str, Any] | None) ->
         variables_size_check({**instance.variables, **values})
         locked.complete(user=user, result=values)
         locked.save()
-        change = Change(instance, user)
         step_complete(
             change, token_id=locked.token_id, node_id=locked.step_id, result=values, task_id=task.pk
         )
-        change.finish()
         seconds = (locked.completed_at - locked.created_at).total_seconds()
         transaction.on_commit(lambda: record_user_step(seconds=seconds))
     return locked

@@ -15,8 +15,9 @@ import xml.etree.ElementTree as ET
 
 from processes.bpmn.layout import Box, Edge, Layout, layered_layout
 from processes.bpmn.layout import Node as LayoutNode
-from processes.bpmn.model import Flow, Picture, Shape, error_code, graph_picture, ncnames
-from processes.dsl.graph import ALL_ERRORS, Graph, NodeType
+from processes.bpmn.model import Flow, Picture, Shape, graph_picture, ncnames
+from processes.dsl.graph import ALL_ERRORS, Graph
+from processes.nodes import node_kind
 
 BPMN = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 BPMNDI = "http://www.omg.org/spec/BPMN/20100524/DI"
@@ -93,7 +94,7 @@ def _error_of(picture: Picture, shape: Shape) -> str | None:
         named = [e for e in shape.errors if e != ALL_ERRORS]
         return named[0] if len(shape.errors) == 1 and named else None
     node = picture.graph.node(shape.step_id)
-    return error_code(node.error) if node.type == NodeType.FAIL else None
+    return node_kind(node).error_code(node)
 
 
 def _sequence_flow(process: ET.Element, flow: Flow) -> None:

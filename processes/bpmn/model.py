@@ -14,12 +14,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from processes.bpmn.elements import (
-    BPMN_ELEMENTS,
     ERROR_BOUNDARY_EVENT,
     START_EVENT,
     BpmnElement,
 )
-from processes.dsl.graph import ALL_ERRORS, Graph, NodeType
+from processes.dsl.graph import ALL_ERRORS, Graph
+from processes.nodes import node_kind
 
 START_ID = "StartEvent_1"
 _NOT_NCNAME = re.compile(r"[^A-Za-z0-9._-]")
@@ -78,7 +78,7 @@ def graph_picture(graph: Graph) -> Picture:
     picture.errors = ncnames("Error_", _error_codes(graph))
     for node in graph.nodes.values():
         shape_id = picture.step_shapes[node.id]
-        picture.shapes[shape_id] = Shape(shape_id, BPMN_ELEMENTS[node.type], node.name, node.id)
+        picture.shapes[shape_id] = Shape(shape_id, node_kind(node).bpmn, node.name, node.id)
     flows = _Flows(picture)
     flows.add(START_ID, "", graph.start)
     for node in graph.nodes.values():
@@ -114,18 +114,14 @@ class _Flows:
         flows.append(Flow(f"Flow_{len(flows) + 1}", source, target, from_step, to_step, **details))
 
 
-def error_code(node_error: str) -> str:
-    """The error a fail step ends with (the engine's default when it names none)."""
-    return node_error or "Failed"
-
-
 def _error_codes(graph: Graph) -> list[str]:
     """The errors the picture names: those fail steps end with, and those a catch route
     handles by name (a route handling several, or any, refers to no single error)."""
     codes: dict[str, None] = {}
     for node in graph.nodes.values():
-        if node.type == NodeType.FAIL:
-            codes[error_code(node.error)] = None
+        code = node_kind(node).error_code(node)
+        if code is not None:
+            codes[code] = None
         for rule in node.catch:
             if len(rule.error_equals) == 1 and rule.error_equals[0] != ALL_ERRORS:
                 codes[rule.error_equals[0]] = None

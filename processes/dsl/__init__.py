@@ -4,56 +4,28 @@
 
 Bad input of any kind raises DefinitionError, whose `problems` say what is wrong and where
 (JSON pointer, step id, line).
+
+Two layers: the graph and the parts the formats share (`graph`, `fields`, `parts`, ...),
+on which the node kinds (`processes.nodes`) build; and the readers (`json_format`,
+`yaml_format`, `validation`, `compiler`), which dispatch to the kinds. So that importing a
+module of the lower layer does not import the readers, `compile_definition` and
+`format_of_file` are loaded from `compiler` when first asked for.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from pathlib import PurePath
+from typing import Any
 
-from processes.dsl.graph import Graph
-from processes.dsl.json_format import read_json
-from processes.dsl.outline import Outline
-from processes.dsl.problems import DefinitionError, Problem, Problems
-from processes.dsl.validation import build_graph
-from processes.dsl.yaml_format import read_yaml
-from processes.storable import text_problem
+from processes.dsl.problems import DefinitionError, Problem
 
 __all__ = ["DefinitionError", "Problem", "compile_definition", "format_of_file"]
 
-_SUFFIX_FORMATS = {".json": "json", ".yaml": "yaml", ".yml": "yaml"}
-
-_READERS: dict[str, Callable[[str], tuple[Outline | None, Problems]]] = {
-    "json": read_json,
-    "yaml": read_yaml,
-    "yml": read_yaml,
-}
+_FROM_COMPILER = ("compile_definition", "format_of_file")
 
 
-def compile_definition(
-    source: str, format: str, *, service_exists: Callable[[str], bool] | None = None
-) -> Graph:
-    """Compile `source`, written in `format` ("json" or "yaml"), to a Graph.
+def __getattr__(name: str) -> Any:
+    if name in _FROM_COMPILER:
+        from processes.dsl import compiler
 
-    With `service_exists`, service steps must name services it knows.
-    """
-    reader = _READERS.get(format.lower()) if isinstance(format, str) else None
-    if reader is None:
-        raise DefinitionError([Problem("", f"unknown format {format!r}: use json or yaml")])
-    if not isinstance(source, str):
-        raise DefinitionError([Problem("", "the definition must be text")])
-    if problem := text_problem(source):
-        raise DefinitionError([Problem("", f"the definition's {problem}")])
-    try:
-        outline, problems = reader(source)
-        graph = build_graph(outline, problems, service_exists=service_exists) if outline else None
-    except RecursionError:  # a YAML parallel nested hundreds of levels deep
-        raise DefinitionError([Problem("", "the document is nested too deeply")]) from None
-    if graph is None:
-        raise DefinitionError(problems.found)
-    return graph
-
-
-def format_of_file(name: str) -> str | None:
-    """The definition format a file name's suffix says (json or yaml), or None."""
-    return _SUFFIX_FORMATS.get(PurePath(name).suffix.lower())
+        return getattr(compiler, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -7,19 +7,8 @@ published version stores it as JSON (``Graph.to_dict`` / ``Graph.from_dict``).
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field, fields
-from enum import StrEnum
 from functools import cached_property
 from typing import Any
-
-
-class NodeType(StrEnum):
-    SERVICE = "service"  # runs a registered service on a worker (a Job)
-    USER = "user"  # waits for a person (a Task)
-    EXCLUSIVE = "exclusive"  # first matching condition, else default
-    PARALLEL = "parallel"  # forks to every target; with several predecessors it joins
-    END = "end"  # the path ends here
-    FAIL = "fail"  # the instance fails with `error` / `cause`
-
 
 ALL_ERRORS = "States.ALL"
 TIMEOUT_ERROR = "States.Timeout"
@@ -99,9 +88,12 @@ class VariableSpec:
 
 @dataclass(frozen=True)
 class Node:
+    """A step of the graph. `type` names its kind (`processes.nodes`), which says which of
+    the fields below it reads and what a token does there."""
+
     id: str
     name: str
-    type: NodeType
+    type: str
     next: tuple[str, ...] = ()
     # service
     service: str = ""
@@ -158,17 +150,21 @@ class Graph:
         return {node_id: tuple(ids) for node_id, ids in found.items()}
 
     def is_join(self, node_id: str) -> bool:
+        # The kinds are built on this module, so their registry is imported when asked.
+        from processes.nodes import node_kind
+
         node = self.nodes[node_id]
-        return node.type == NodeType.PARALLEL and len(self.predecessors(node_id)) > 1
+        return node_kind(node).joins and len(self.predecessors(node_id)) > 1
 
     @cached_property
     def has_joins(self) -> bool:
         return any(self.is_join(node_id) for node_id in self.nodes)
 
     def to_dict(self) -> dict[str, Any]:
-        """Plain JSON data; variables and form fields as [name, value] pairs, because
-        PostgreSQL's jsonb re-sorts object keys and their order is what people see."""
-        data = asdict(self)
+        """Plain JSON data in the current `FORMAT`; variables and form fields as [name,
+        value] pairs, because PostgreSQL's jsonb re-sorts object keys and their order is
+        what people see."""
+        data = {"format": FORMAT, **asdict(self)}
         data["variables"] = [[name, spec.stored()] for name, spec in self.variables.items()]
         for node in data["nodes"].values():
             node["form"] = list(node["form"].items())
@@ -176,6 +172,9 @@ class Graph:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Graph:
+        """A stored graph, of this format or upgraded from an older one: a version
+        published years ago keeps running."""
+        data = graph_upgrade(data)
         nodes = {node_id: _node_from_dict(raw) for node_id, raw in data["nodes"].items()}
         return cls(
             key=data["key"],
@@ -184,17 +183,45 @@ class Graph:
             nodes=nodes,
             description=data.get("description", ""),
             version_label=data.get("version_label", ""),
-            variables={
-                name: _variable_from_dict(spec)
-                for name, spec in _ordered(data.get("variables", {})).items()
-            },
+            variables={name: _variable_from_dict(spec) for name, spec in data["variables"]},
             strict_variables=data.get("strict_variables", False),
         )
 
 
-def _ordered(value: dict | list) -> dict[str, Any]:
-    """A mapping stored as [name, value] pairs (or, from older versions, as an object)."""
-    return dict(value.items() if isinstance(value, dict) else value)
+# The shape of a stored graph. 1 (stored without a number): variables and form fields as an
+# object or as [name, value] pairs. 2: always as pairs, and the number written.
+FORMAT = 2
+
+
+def graph_upgrade(data: dict[str, Any]) -> dict[str, Any]:
+    """A stored graph in the current format; ValueError for one newer than this code."""
+    version = data.get("format", 1)
+    if not isinstance(version, int) or version > FORMAT or version < 1:
+        raise ValueError(f"a stored graph of format {version!r}; this Flowdesk reads 1 to {FORMAT}")
+    while version < FORMAT:
+        data = _UPGRADES[version](data)
+        version = data["format"]
+    return data
+
+
+def _format_1_to_2(data: dict[str, Any]) -> dict[str, Any]:
+    return {
+        **data,
+        "format": 2,
+        "variables": _pairs(data.get("variables", [])),
+        "nodes": {
+            node_id: {**raw, "form": _pairs(raw.get("form", []))}
+            for node_id, raw in data["nodes"].items()
+        },
+    }
+
+
+_UPGRADES = {1: _format_1_to_2}
+
+
+def _pairs(value: dict | list) -> list[list[Any]]:
+    """A mapping stored as an object (oldest versions) or as [name, value] pairs."""
+    return [list(pair) for pair in (value.items() if isinstance(value, dict) else value)]
 
 
 def _variable_from_dict(spec: str | dict[str, Any]) -> VariableSpec:
@@ -206,7 +233,6 @@ def _node_from_dict(raw: dict[str, Any]) -> Node:
     return Node(
         **{
             **raw,
-            "type": NodeType(raw["type"]),
             "next": tuple(raw.get("next", ())),
             "retry": tuple(
                 RetryRule(**{**r, "error_equals": tuple(r["error_equals"])})
@@ -220,7 +246,7 @@ def _node_from_dict(raw: dict[str, Any]) -> Node:
             "candidate_groups": tuple(raw.get("candidate_groups", ())),
             "form": {
                 name: FormField(**{**f, "choices": tuple(f.get("choices", ()))})
-                for name, f in _ordered(raw.get("form", {})).items()
+                for name, f in raw["form"]
             },
             "conditions": tuple(Condition(**c) for c in raw.get("conditions", ())),
         }

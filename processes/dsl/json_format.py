@@ -1,36 +1,22 @@
 """The JSON format: ``{name, key?, variables, start?, steps: [{id, name, type, config, next}]}``.
 
-Step types: service_task, user_task, exclusive_gateway, parallel_gateway, end, fail. A step
-without `next` ends its path; a step with several forks in parallel.
+Step types: those of the node kinds (`processes.nodes.JSON_KINDS`: service_task, user_task,
+exclusive_gateway, parallel_gateway, end, fail), each read by its kind. A step without
+`next` ends its path; a step with several forks in parallel.
 """
 
 from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable
 from typing import Any
 
 from processes.dsl.fields import Section, check_plain_data, kind_of
-from processes.dsl.graph import Node, NodeType, RetryRule
+from processes.dsl.graph import Node
 from processes.dsl.outline import Draft, Links, Outline
-from processes.dsl.parts import (
-    error_names,
-    exclusive_default,
-    link_all,
-    read_catch,
-    read_conditions,
-    read_input,
-    read_start,
-    read_user,
-    read_variables,
-)
+from processes.dsl.parts import link_all, read_start, read_variables
 from processes.dsl.problems import Problems, child
-
-Names = list[tuple[str, str]]  # (step id, pointer where it is written)
-StepReader = Callable[[Section, Section, Names, Links], tuple[NodeType, dict[str, Any]]]
-
-BACKOFF_RATES = {"fixed": 1.0, "exponential": 2.0}
+from processes.nodes import JSON_KINDS
 
 
 def read_json(source: str) -> tuple[Outline | None, Problems]:
@@ -94,92 +80,18 @@ def _read_step(step: Section) -> Draft | None:
     config = step.section("config")
     next_names = step.names("next")
     link = Links()
-    reader = STEP_TYPES.get(type_name)
-    if reader is None:
+    kind = JSON_KINDS.get(type_name)
+    if kind is None:
         if type_name:
-            expected = ", ".join(STEP_TYPES)
+            expected = ", ".join(JSON_KINDS)
             step.problem("type", f"unknown step type '{type_name}' (expected one of: {expected})")
         link_all(next_names, link)
         return Draft(step_id, step.path, None, link.refs) if step_id else None
-    node_type, fields = reader(step, config, next_names, link)
+    fields = kind.read_json(step, config, next_names, link)
     if not step_id:
         return None
-    node = Node(id=step_id, name=name, type=node_type, **fields)
+    node = Node(id=step_id, name=name, type=kind.type, **fields)
     return Draft(step_id, step.path, node, link.refs, service_path=config.at("service_name"))
-
-
-def _service(step: Section, config: Section, next_names: Names, link: Links):
-    service = config.text("service_name", required=True)
-    method = config.text("method")
-    return NodeType.SERVICE, {
-        "service": f"{service}.{method}" if service and method else service,
-        "input": read_input(config),
-        "timeout_seconds": config.duration("timeout"),
-        "retry": _retry(config) if config.has("retry_policy") else (),
-        "catch": read_catch(config, "catch", link),
-        "next": tuple(link(target, path) for target, path in next_names),
-    }
-
-
-def _retry(config: Section) -> tuple[RetryRule, ...]:
-    """``retry_policy: {max_attempts, backoff: fixed|exponential, interval, errors}``."""
-    policy = config.section("retry_policy")
-    backoff = policy.text("backoff", default="fixed")
-    if backoff not in BACKOFF_RATES:
-        policy.problem("backoff", f"'backoff' must be one of: {', '.join(BACKOFF_RATES)}")
-    return (
-        RetryRule(
-            error_equals=error_names(policy, "errors"),
-            interval_seconds=policy.duration("interval", default=1.0, positive=False),
-            max_attempts=policy.integer("max_attempts", default=3, minimum=1),
-            backoff_rate=BACKOFF_RATES.get(backoff, 1.0),
-        ),
-    )
-
-
-def _user(step: Section, config: Section, next_names: Names, link: Links):
-    return NodeType.USER, {
-        **read_user(config),
-        "next": tuple(link(target, path) for target, path in next_names),
-    }
-
-
-def _exclusive(step: Section, config: Section, next_names: Names, link: Links):
-    default = config.text("default")
-    return NodeType.EXCLUSIVE, {
-        "conditions": read_conditions(config, "conditions", expression_key="expression", link=link),
-        "default": exclusive_default(
-            step, next_names, (default, config.at("default")) if default else None, link
-        ),
-    }
-
-
-def _parallel(step: Section, config: Section, next_names: Names, link: Links):
-    return NodeType.PARALLEL, {"next": tuple(link(target, path) for target, path in next_names)}
-
-
-def _end(step: Section, config: Section, next_names: Names, link: Links):
-    if next_names:
-        step.problem("next", "an end step has no 'next'")
-        link_all(next_names, link)
-    return NodeType.END, {}
-
-
-def _fail(step: Section, config: Section, next_names: Names, link: Links):
-    if next_names:
-        step.problem("next", "a fail step has no 'next'")
-        link_all(next_names, link)
-    return NodeType.FAIL, {"error": config.text("error"), "cause": config.text("cause")}
-
-
-STEP_TYPES: dict[str, StepReader] = {
-    "service_task": _service,
-    "user_task": _user,
-    "exclusive_gateway": _exclusive,
-    "parallel_gateway": _parallel,
-    "end": _end,
-    "fail": _fail,
-}
 
 
 # A JSON document's lexemes: strings, punctuation, and the rest (numbers, true, false, null).

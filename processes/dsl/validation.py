@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 
-from processes.dsl.graph import Graph, NodeType
+from processes.dsl.graph import Graph
 from processes.dsl.outline import Draft, Outline
 from processes.dsl.problems import Problems
+from processes.nodes import node_kind
 
 ServiceExists = Callable[[str], bool]
 
@@ -23,7 +24,7 @@ def build_graph(
     duplicated = {d.id for d in outline.drafts if declared[d.id] is not d}
     _check_refs(outline.drafts, declared, duplicated, problems)
     if service_exists is not None:
-        _check_services(outline.drafts, service_exists, problems)
+        _check_steps(outline.drafts, service_exists, problems)
     start = outline.start
     if start is not None and start.target not in declared:
         problems.add(start.path, f"unknown start step '{start.target}'")
@@ -78,11 +79,11 @@ def _check_refs(
                 )
 
 
-def _check_services(drafts: list[Draft], exists: ServiceExists, problems: Problems) -> None:
+def _check_steps(drafts: list[Draft], exists: ServiceExists, problems: Problems) -> None:
+    """What each step's kind checks beyond its text (that its service exists)."""
     for draft in drafts:
-        node = draft.node
-        if node is not None and node.type == NodeType.SERVICE and not exists(node.service):
-            problems.add(draft.service_path, f"unknown service '{node.service}'", step=draft.id)
+        if draft.node is not None:
+            node_kind(draft.node).check(draft, problems, service_exists=exists)
 
 
 def _successors(draft: Draft, declared: dict[str, Draft]) -> Iterable[str]:
@@ -115,7 +116,7 @@ def _ends_a_path(draft: Draft, declared: dict[str, Draft]) -> bool:
     # A broken step or an unknown target is reported already: count it as an end here.
     return (
         draft.node is None
-        or draft.node.type in (NodeType.END, NodeType.FAIL)
+        or node_kind(draft.node).ends_path
         or not draft.refs
         or any(ref.target not in declared for ref in draft.refs)
     )

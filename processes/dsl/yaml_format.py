@@ -1,8 +1,9 @@
 """The YAML format: ``kind: WorkflowDefinition`` with ``spec.states`` (states-language style).
 
-State types: task, choice, parallel, user, succeed, fail. A `user` state takes the user-task
-fields (assignee, candidate_users, candidate_groups, form, due_date, priority) either on
-the state itself or under its `config:`, not both.
+State types: those of the node kinds (`processes.nodes.YAML_KINDS`: task, user, choice,
+parallel, succeed, fail), each read by its kind. A `user` state takes the user-task fields
+(assignee, candidate_users, candidate_groups, form, due_date, priority) either on the state
+itself or under its `config:`, not both.
 
 A parallel state `p` compiles to a fork node `p` whose targets are the branches' first
 states, and a join node `p.join` that goes on to `p`'s own next. A branch state that ends
@@ -13,7 +14,6 @@ join waits for every predecessor and the alternatives of one branch never all ar
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
@@ -23,24 +23,13 @@ from yaml.nodes import MappingNode, ScalarNode, SequenceNode
 from yaml.nodes import Node as YamlNode
 
 from processes.dsl.fields import MAX_VALUES, Section, check_plain_data, kind_of, sections_of
-from processes.dsl.graph import Node, NodeType, RetryRule
+from processes.dsl.graph import Node
 from processes.dsl.outline import Draft, Links, Outline, Ref
-from processes.dsl.parts import (
-    USER_FIELDS,
-    error_names,
-    exclusive_default,
-    link_all,
-    read_catch,
-    read_conditions,
-    read_input,
-    read_start,
-    read_user,
-    read_variables,
-)
+from processes.dsl.parts import link_all, read_start, read_variables
 from processes.dsl.problems import Problems, child
-
-STATE_TYPES = ("task", "choice", "parallel", "user", "succeed", "fail")
-_ARN_FUNCTION = re.compile(r"arn:.*?:function:([^:]+)")
+from processes.nodes import YAML_KINDS
+from processes.nodes.exclusive import merge_node
+from processes.nodes.parallel import gateway_node
 
 
 class _Loader(yaml.SafeLoader):
@@ -148,6 +137,25 @@ def _read_document(document: Section) -> Outline:
     )
 
 
+class _Place:
+    """Where a state is read (`processes.nodes.base.YamlPlace`)."""
+
+    def __init__(
+        self, states: _States, *, name: str, scope: str, exit: tuple[str, str] | None, link: Links
+    ) -> None:
+        self._states, self._name, self._scope, self._exit = states, name, scope, exit
+        self.link = link
+        self.in_branch = exit is not None
+
+    def successor(self, state: Section) -> tuple[str, ...]:
+        return _successor(state, self._exit, self.link)
+
+    def read_parallel(self, state: Section) -> dict[str, tuple[str, ...]]:
+        return self._states.read_parallel(
+            state, self._name, scope=self._scope, exit=self._exit, link=self.link
+        )
+
+
 class _States:
     """Reads lists of states, descending into parallel branches, into `drafts`."""
 
@@ -165,7 +173,8 @@ class _States:
         if exit is not None:
             for state in states:
                 name = state.data.get("name")
-                if state.data.get("type") == "succeed" and isinstance(name, str):
+                kind = YAML_KINDS.get(state.data.get("type"))
+                if kind is not None and kind.yaml_branch_alias and isinstance(name, str):
                     aliases[name] = exit
         for state in states:
             self._read_state(state, scope=scope, exit=exit, aliases=aliases)
@@ -182,70 +191,34 @@ class _States:
         name = state.text("name", required=True)
         state.step = name or None
         type_name = state.text("type", required=True)
-        link = Links(scope, aliases)
-        if type_name == "parallel":
-            self._read_parallel(state, name, scope=scope, exit=exit, link=link)
-            return
-        node_type, fields = self._read_fields(state, type_name, exit=exit, link=link)
+        place = _Place(self, name=name, scope=scope, exit=exit, link=Links(scope, aliases))
+        position = len(self.drafts)  # a parallel state's branches come after it
+        kind = YAML_KINDS.get(type_name)
+        if kind is None:
+            if type_name:
+                expected = ", ".join(YAML_KINDS)
+                state.problem(
+                    "type", f"unknown state type '{type_name}' (expected one of: {expected})"
+                )
+            link_all(state.names("next", single=True), place.link)
+            fields = None
+        else:
+            fields = kind.read_yaml(state, place)
         if not name:
             return
-        if node_type is None:
-            self.drafts.append(
-                Draft(name, state.path, None, link.refs, scope, alias=name in aliases)
-            )
+        refs = place.link.refs
+        if fields is None:
+            self.drafts.append(Draft(name, state.path, None, refs, scope, alias=name in aliases))
             return
-        node = Node(id=name, name=name, type=node_type, **fields)
-        self.drafts.append(Draft(name, state.path, node, link.refs, scope, state.at("resource")))
+        node = Node(id=name, name=name, type=kind.type, **fields)
+        draft = Draft(name, state.path, node, refs, scope, state.at("resource"))
+        self.drafts.insert(position, draft)
 
-    def _read_fields(
-        self, state: Section, type_name: str, *, exit: tuple[str, str] | None, link: Links
-    ) -> tuple[NodeType | None, dict[str, Any]]:
-        """The node type and fields of a state other than parallel; None: no node of its own."""
-        if type_name == "task":
-            return NodeType.SERVICE, {
-                "service": _service_name(state.text("resource", required=True)),
-                "input": read_input(state),
-                "timeout_seconds": state.duration("timeout"),
-                "retry": _retry(state),
-                "catch": read_catch(state, "catch", link),
-                "next": _successor(state, exit, link),
-            }
-        if type_name == "user":
-            return NodeType.USER, {
-                **read_user(_user_fields(state)),
-                "next": _successor(state, exit, link),
-            }
-        if type_name == "choice":
-            default = state.text("default")
-            return NodeType.EXCLUSIVE, {
-                "conditions": read_conditions(
-                    state, "choices", expression_key="condition", link=link
-                ),
-                "default": exclusive_default(
-                    state,
-                    state.names("next", single=True),
-                    (default, state.at("default")) if default else None,
-                    link,
-                ),
-            }
-        if type_name in ("succeed", "fail"):
-            if state.has("next"):
-                state.problem("next", f"a {type_name} state has no 'next'")
-                link_all(state.names("next", single=True), link)
-            if type_name == "fail":
-                return NodeType.FAIL, {"error": state.text("error"), "cause": state.text("cause")}
-            return (None if exit is not None else NodeType.END), {}
-        if type_name:
-            expected = ", ".join(STATE_TYPES)
-            state.problem("type", f"unknown state type '{type_name}' (expected one of: {expected})")
-        link_all(state.names("next", single=True), link)
-        return None, {}
-
-    def _read_parallel(
+    def read_parallel(
         self, state: Section, name: str, *, scope: str, exit: tuple[str, str] | None, link: Links
-    ) -> None:
+    ) -> dict[str, tuple[str, ...]]:
+        """Read the branches and add the join node; the fork node's fields."""
         join = f"{name}.join"
-        position = len(self.drafts)
         branches = state.data.get("branches")
         if not isinstance(branches, list) or not branches:
             state.problem("branches", "a parallel state needs a non-empty list of 'branches'")
@@ -261,12 +234,10 @@ class _States:
                 firsts.append(link.to(*first))
         join_link = Links(scope, link.aliases)
         join_next = _successor(state, exit, join_link)
-        if not name:
-            return
-        fork = Node(id=name, name=name, type=NodeType.PARALLEL, next=tuple(firsts))
-        self.drafts.insert(position, Draft(name, state.path, fork, link.refs, scope))
-        join_node = Node(id=join, name=join, type=NodeType.PARALLEL, next=join_next)
-        self.drafts.append(Draft(join, state.path, join_node, join_link.refs, scope))
+        if name:
+            join_node = gateway_node(join, join_next)
+            self.drafts.append(Draft(join, state.path, join_node, join_link.refs, scope))
+        return {"next": tuple(firsts)}
 
     def _read_branch(
         self,
@@ -320,7 +291,7 @@ class _States:
             ]
             if draft.node is not None:
                 draft.node = _retarget(draft.node, join_id, merge)
-        node = Node(id=merge, name=merge, type=NodeType.EXCLUSIVE, default=join_id)
+        node = merge_node(merge, join_id)
         self.drafts.append(Draft(merge, path, node, [Ref(join_id, path, join_scope)], scope))
 
 
@@ -334,33 +305,6 @@ def _successor(state: Section, exit: tuple[str, str] | None, link: Links) -> tup
     if exit is not None:
         return (link.to(*exit, state.path),)
     return ()
-
-
-def _service_name(resource: str) -> str:
-    """``arn:...:function:NAME[:qualifier]`` names service NAME; anything else is the name."""
-    match = _ARN_FUNCTION.match(resource)
-    return match.group(1) if match else resource
-
-
-def _retry(state: Section) -> tuple[RetryRule, ...]:
-    """``retry: [{errorEquals, intervalSeconds, maxAttempts, backoffRate}]``."""
-    return tuple(
-        RetryRule(
-            error_equals=error_names(rule, "errorEquals"),
-            interval_seconds=rule.duration("intervalSeconds", default=1.0, positive=False),
-            max_attempts=rule.integer("maxAttempts", default=3, minimum=1),
-            backoff_rate=rule.number("backoffRate", default=2.0, minimum=1.0),
-        )
-        for rule in state.sections("retry")
-    )
-
-
-def _user_fields(state: Section) -> Section:
-    if not state.has("config"):
-        return state
-    if any(state.has(key) for key in USER_FIELDS):
-        state.problem("config", "write the user fields either under 'config' or on the state")
-    return state.section("config")
 
 
 def _retarget(node: Node, old: str, new: str) -> Node:

@@ -1,29 +1,31 @@
 """Moving an instance forward: the engine's routing plans applied to the database.
 
-Every function here runs inside a transaction that holds the instance's row lock, taken
-with `instance_lock` by the calling service; a `Change` gathers what one such transaction
-does (events, jobs to send) and `Change.finish` settles and saves it.
+Every function here runs inside a transaction that holds the instance's row lock: a
+service opens one with `instance_change`, whose `Change` gathers what the transaction does
+(events, jobs to send) and is settled and saved when the block ends.
 """
 
 from __future__ import annotations
 
-import uuid
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from functools import cached_property
 from typing import Any
 
+from django.db import transaction
 from django.db.models import Count
 from django.utils import timezone
 
-from processes.dsl.graph import Node, NodeType
+from processes.dsl.graph import Node
 from processes.engine import routing
-from processes.engine.expressions import ExpressionError, render
+from processes.engine.expressions import ExpressionError
 from processes.errors import NotFound
 from processes.models import Job, ProcessInstance, Token
+from processes.nodes import KINDS, node_kind
 from processes.rows import row_insert, row_lock, row_save, rows_update
 from processes.services.dispatch import jobs_dispatch_on_commit
 from processes.services.history import EventLog
-from processes.services.user_steps import task_open
-from processes.settings import engine_setting
 from processes.statuses import EventType, InstanceStatus, TokenStatus
 
 DEADLOCK = "Deadlock"
@@ -55,14 +57,33 @@ class Change:
 
     def __init__(self, instance: ProcessInstance, actor: Any = None, *, keep_one_job=False):
         self.instance = instance
-        self.graph = instance.graph
         self.actor = actor
         self.log = EventLog(instance, actor)
         self.job_ids: list[int] = []
         self.keep_one_job = keep_one_job
         self.kept_job: Job | None = None
+        self._before = _state_of(instance)
+
+    @cached_property
+    def graph(self):
+        return self.instance.graph
+
+    @property
+    def touched(self) -> bool:
+        """Whether the change did anything: every change of an instance is in its history,
+        or at least in its status, tokens, variables or jobs."""
+        return bool(
+            self.log.pending
+            or self.job_ids
+            or self.kept_job is not None
+            or _state_of(self.instance) != self._before
+        )
 
     def finish(self) -> None:
+        """Settle the instance (complete it when nothing is left to do) and save the change.
+        A change that did nothing writes nothing."""
+        if not self.touched:
+            return
         _settle(self)
         if self.kept_job is not None and self.instance.status != InstanceStatus.RUNNING:
             # The same change failed the instance: park the job like any other until the
@@ -73,6 +94,33 @@ class Change:
         row_save(self.instance, INSTANCE_STATE_FIELDS)
         self.log.save()
         jobs_dispatch_on_commit(self.job_ids)
+
+
+@contextmanager
+def instance_change(
+    instance_id: str, *, actor: Any = None, keep_one_job: bool = False
+) -> Iterator[Change]:
+    """One unit of work on an instance: locks its row, yields the `Change`, and finishes
+    it when the block ends normally. An exception rolls everything back and saves nothing.
+
+        with instance_change(instance.pk, actor=user) as change:
+            change.instance.suspend()
+            change.log.add(EventType.WORKFLOW_SUSPENDED)
+    """
+    with transaction.atomic():
+        instance = instance_lock(instance_id)
+        with change_of(instance, actor=actor, keep_one_job=keep_one_job) as change:
+            yield change
+
+
+@contextmanager
+def change_of(
+    instance: ProcessInstance, *, actor: Any = None, keep_one_job: bool = False
+) -> Iterator[Change]:
+    """`instance_change` for an instance this transaction holds already (one it inserted)."""
+    change = Change(instance, actor, keep_one_job=keep_one_job)
+    yield change
+    change.finish()
 
 
 def route_from(change: Change, *, source: str, targets: tuple[str, ...] | list[str]) -> None:
@@ -86,7 +134,8 @@ def route_from(change: Change, *, source: str, targets: tuple[str, ...] | list[s
     )
     for action in plan.actions:
         if isinstance(action, routing.Activate):
-            _activate(change, change.graph.node(action.node_id), action.arrived_from)
+            node = change.graph.node(action.node_id)
+            node_kind(node).enter(change, node, action.arrived_from)
         elif isinstance(action, routing.Choose):
             change.log.add_by_engine(
                 EventType.GATEWAY_EVALUATED,
@@ -158,55 +207,51 @@ def instance_fail_at(
         change.log.add_by_engine(EventType.WORKFLOW_FAILED, node_id, error=error, message=message)
 
 
-def _activate(change: Change, node: Node, arrived_from: str) -> None:
-    instance = change.instance
-    try:
-        input_values = render(node.input, instance.variables) if node.input is not None else {}
-    except ExpressionError as exc:
-        _fail_on_expression(change, node, arrived_from, exc)
-        return
+def token_place(change: Change, node: Node, arrived_from: str) -> Token:
+    """A token arrives at `node` and rests there (a kind's `enter` adds what holds it)."""
     token = Token(
-        instance=instance, node_id=node.id, status=TokenStatus.ACTIVE, arrived_from=arrived_from
+        instance=change.instance,
+        node_id=node.id,
+        status=TokenStatus.ACTIVE,
+        arrived_from=arrived_from,
     )
     row_insert(token)
-    instance.active_tokens += 1
-    if node.type == NodeType.USER:
-        try:
-            task = task_open(instance=instance, token=token, node=node)
-        except ExpressionError as exc:
-            _fail_on_expression(change, node, arrived_from, exc, token_id=token.pk)
-            return
-        change.log.add_by_engine(
-            EventType.TASK_SCHEDULED,
-            node.id,
-            kind="user",
-            task_id=task.pk,
-            assignee=task.assignee.get_username() if task.assignee else None,
-        )
-        return
-    job = Job(
+    change.instance.active_tokens += 1
+    return token
+
+
+def token_walk_again(change: Change, token: Token) -> None:
+    """Retry a token that failed on its way into its node (a gateway, a template)."""
+    Token.objects.filter(pk=token.pk).update(status=TokenStatus.CANCELLED)
+    route_from(change, source=token.arrived_from, targets=(token.node_id,))
+
+
+def instance_catch_up(change: Change, *, rerun_failed: bool = False) -> None:
+    """The instance runs again: each kind applies what arrived meanwhile (resume, retry)."""
+    for kind in KINDS.values():
+        kind.resume(change, rerun_failed=rerun_failed)
+
+
+def instance_cancel_all(change: Change) -> None:
+    """Cancel what holds each of the instance's tokens, then the tokens (terminate)."""
+    instance = change.instance
+    for kind in KINDS.values():
+        kind.cancel(change)
+    Token.objects.filter(
         instance=instance,
-        token=token,
-        step_id=node.id,
-        service=node.service,
-        input=input_values if isinstance(input_values, dict) else {"value": input_values},
-        timeout_seconds=node.timeout_seconds or engine_setting("DEFAULT_TIMEOUT"),
-        dispatched_at=timezone.now(),
-    )
-    keep = change.keep_one_job and change.kept_job is None
-    if keep:
-        job.lease(token=uuid.uuid4(), grace_seconds=engine_setting("LEASE_GRACE"))
-    row_insert(job)
-    if keep:
-        change.kept_job = job
-    else:
-        change.job_ids.append(job.pk)
-    change.log.add_by_engine(
-        EventType.TASK_SCHEDULED, node.id, kind="service", service=node.service, job_id=job.pk
-    )
+        status__in=(TokenStatus.ACTIVE, TokenStatus.WAITING, TokenStatus.FAILED),
+    ).update(status=TokenStatus.CANCELLED)
+    instance.active_tokens = 0
 
 
-def _fail_on_expression(
+def instance_failed_tokens_rerun(change: Change) -> None:
+    """An operator's retry: each token that failed goes to its kind's `retry`."""
+    failed = Token.objects.filter(instance=change.instance, status=TokenStatus.FAILED)
+    for token in list(failed):
+        node_kind(change.graph.node(token.node_id)).retry(change, token)
+
+
+def fail_on_expression(
     change: Change, node: Node, arrived_from: str, exc: ExpressionError, token_id=None
 ) -> None:
     """A template of the step (input, assignee) cannot be evaluated: the instance fails there."""
@@ -251,6 +296,11 @@ def _consume_waiting(change: Change, join: routing.Join) -> None:
         join.node_id,
         branches=sorted([*join.consumed_from, join.arrived_from]),
     )
+
+
+def _state_of(instance: ProcessInstance) -> tuple:
+    # The variables by identity: a change replaces the dict, it never edits it in place.
+    return (instance.status, instance.active_tokens, id(instance.variables), instance.error)
 
 
 def _settle(change: Change) -> None:

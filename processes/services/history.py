@@ -36,6 +36,11 @@ class EventLog:
             Event(instance=self.instance, type=type, step_id=step_id, actor=actor, payload=payload)
         )
 
+    @property
+    def pending(self) -> int:
+        """How many events wait to be saved."""
+        return len(self._events)
+
     def save(self) -> None:
         if self._events:
             events, self._events = self._events, []

@@ -14,16 +14,20 @@ from processes.errors import Conflict, InvalidInput, NotFound
 from processes.models import (
     INSTANCE_ID_PATTERN,
     DefinitionVersion,
-    Job,
     ProcessInstance,
-    Token,
     graph_of_version,
 )
-from processes.services.advance import Change, instance_lock, route_from
-from processes.services.job_runs import instance_catch_up
-from processes.statuses import EventType, JobStatus, TaskState, TokenStatus
+from processes.services.advance import (
+    Change,
+    change_of,
+    instance_cancel_all,
+    instance_catch_up,
+    instance_change,
+    instance_failed_tokens_rerun,
+    route_from,
+)
+from processes.statuses import EventType
 from processes.variables import start_variables, variables_size_check
-from tasks.models import Task
 
 
 def instance_start(
@@ -92,16 +96,15 @@ def instance_start_or_get(
         with transaction.atomic():
             instance.save(force_insert=True)
             instance.start()
-            change = Change(instance, user)
-            change.log.add(
-                EventType.WORKFLOW_STARTED,
-                definition=definition_key,
-                version=version.number,
-                business_key=business_key,
-                variables=values,
-            )
-            route_from(change, source="", targets=(graph.start,))
-            change.finish()
+            with change_of(instance, actor=user) as change:
+                change.log.add(
+                    EventType.WORKFLOW_STARTED,
+                    definition=definition_key,
+                    version=version.number,
+                    business_key=business_key,
+                    variables=values,
+                )
+                route_from(change, source="", targets=(graph.start,))
     except IntegrityError:
         if instance_id is None:
             raise
@@ -124,15 +127,15 @@ def instance_retry(*, instance: ProcessInstance, user: Any = None) -> ProcessIns
     """Locks the instance row; runs each failed step once more (its next attempt)."""
 
     def rerun_failed(change: Change) -> None:
-        _rerun_failed_tokens(change)
-        instance_catch_up(change, rerun_failed_jobs=True)
+        instance_failed_tokens_rerun(change)
+        instance_catch_up(change, rerun_failed=True)
 
     return _control(instance, user, "retry", EventType.WORKFLOW_RETRIED, rerun_failed)
 
 
 def instance_terminate(*, instance: ProcessInstance, user: Any = None) -> ProcessInstance:
     """Locks the instance row; cancels its open tasks, its jobs and its tokens."""
-    return _control(instance, user, "terminate", EventType.WORKFLOW_CANCELLED, _cancel_all)
+    return _control(instance, user, "terminate", EventType.WORKFLOW_CANCELLED, instance_cancel_all)
 
 
 def _control(
@@ -143,57 +146,16 @@ def _control(
     then: Callable[[Change], None] | None = None,
 ) -> ProcessInstance:
     require(user, can_control_instances, f"only managers and admins may {transition} a process")
-    with transaction.atomic():
-        locked = instance_lock(instance.pk)
+    with instance_change(instance.pk, actor=user) as change:
+        locked = change.instance
         method = getattr(locked, transition)
         if not can_proceed(method):
             raise Conflict(f"cannot {transition} an instance that is {locked.status}")
         method()
-        change = Change(locked, user)
         change.log.add(event)
         if then is not None:
             then(change)
-        change.finish()
     return locked
-
-
-def _rerun_failed_tokens(change: Change) -> None:
-    failed = list(Token.objects.filter(instance=change.instance, status=TokenStatus.FAILED))
-    jobs = {job.token_id: job for job in Job.objects.filter(token__in=failed)}
-    for token in failed:
-        job = jobs.get(token.pk)
-        if job is None:
-            # It failed on the way (a gateway, a template): walk into that step again.
-            Token.objects.filter(pk=token.pk).update(status=TokenStatus.CANCELLED)
-            route_from(change, source=token.arrived_from, targets=(token.node_id,))
-            continue
-        Token.objects.filter(pk=token.pk).update(status=TokenStatus.ACTIVE, ended_at=None)
-        change.instance.active_tokens += 1
-        job.reschedule(delay_seconds=0, next_attempt=True)
-        job.lease_losses = 0
-        job.save()
-        change.log.add(EventType.TASK_RETRIED, job.step_id, attempt=job.attempt, manual=True)
-
-
-def _cancel_all(change: Change) -> None:
-    instance = change.instance
-    for task in Task.objects.filter(
-        instance=instance, state__in=(TaskState.OPEN, TaskState.ASSIGNED)
-    ):
-        task.cancel()
-        task.save()
-        change.log.add(EventType.TASK_CANCELLED, task.step_id, task_id=task.pk)
-    for job in Job.objects.filter(
-        instance=instance, status__in=(JobStatus.SCHEDULED, JobStatus.RUNNING)
-    ):
-        job.cancel()
-        job.save()
-        change.log.add(EventType.TASK_CANCELLED, job.step_id, job_id=job.pk)
-    Token.objects.filter(
-        instance=instance,
-        status__in=(TokenStatus.ACTIVE, TokenStatus.WAITING, TokenStatus.FAILED),
-    ).update(status=TokenStatus.CANCELLED)
-    instance.active_tokens = 0
 
 
 def _latest_version(definition_key: str) -> DefinitionVersion:

@@ -28,13 +28,13 @@ from processes.registry import ServiceContext, get_service
 from processes.rows import row_get, row_lock, row_save, rows_update
 from processes.services.advance import (
     Change,
+    instance_change,
     instance_fail_at,
-    instance_lock,
     step_complete,
     token_end_and_route,
 )
 from processes.settings import engine_setting
-from processes.statuses import EventType, InstanceStatus, JobStatus, TokenStatus
+from processes.statuses import EventType, InstanceStatus, JobStatus
 from processes.storable import unstorable
 from processes.timeouts import StepTimeout, deadline
 from processes.variables import variables_size_check
@@ -198,9 +198,11 @@ def job_report_success(
     An instance that is not running (suspended, failed) keeps the result on the job and
     applies it when it runs again. A lease that is no longer current changes nothing. With
     `keep_next`, the next service job is leased to the calling worker (`next_lease`).
+    InvalidResult, with nothing written, when the result would take the instance's variables
+    over FLOWDESK_MAX_VARIABLES_BYTES.
     """
-    with transaction.atomic():
-        instance = instance_lock(lease.instance_id)
+    with instance_change(lease.instance_id, keep_one_job=keep_next) as change:
+        instance = change.instance
         if result:
             try:
                 variables_size_check({**instance.variables, **result})
@@ -210,7 +212,6 @@ def job_report_success(
             return SuccessReport(accepted=False)
         if instance.status != InstanceStatus.RUNNING:
             return SuccessReport(accepted=True)
-        change = Change(instance, keep_one_job=keep_next)
         context = lease.context
         step_complete(
             change,
@@ -220,7 +221,6 @@ def job_report_success(
             job_id=lease.job_id,
             attempt=context.attempt,
         )
-        change.finish()
     kept = change.kept_job
     return SuccessReport(accepted=True, next_lease=_lease_of(kept, instance) if kept else None)
 
@@ -251,12 +251,11 @@ def job_report_failure(*, lease: Lease, error: str, message: str, traceback: str
     the instance), or None when the lease was no longer current.
     """
     error, message, traceback = _text(error, 200), _text(message, 4000), _text(traceback, 50_000)
-    with transaction.atomic():
-        instance = instance_lock(lease.instance_id)
+    with instance_change(lease.instance_id) as change:
+        instance = change.instance
         job = _leased_job(lease)
         if job is None:
             return None
-        change = Change(instance)
         node = change.graph.node(job.step_id)
         delay = retry_delay(node.retry, error=error, attempt=job.attempt)
         if delay is not None:
@@ -278,7 +277,6 @@ def job_report_failure(*, lease: Lease, error: str, message: str, traceback: str
             if instance.status == InstanceStatus.RUNNING:
                 job_failure_apply(change, job=job)
             outcome = "failed"
-        change.finish()
     return outcome
 
 
@@ -311,8 +309,8 @@ def job_lease_expire(*, job_id: int, instance_id: str) -> None:
 
     Locks the instance row, then re-reads the job to be sure the lease really expired.
     """
-    with transaction.atomic():
-        instance = instance_lock(instance_id)
+    with instance_change(instance_id) as change:
+        instance = change.instance
         job = Job.objects.filter(
             pk=job_id, status=JobStatus.RUNNING, lease_expires_at__lt=timezone.now()
         ).first()
@@ -331,7 +329,6 @@ def job_lease_expire(*, job_id: int, instance_id: str) -> None:
             job.lease_losses += 1
             job.reschedule(delay_seconds=0, next_attempt=False)
             job.save()
-            change = Change(instance)
             change.log.add(
                 EventType.TASK_RETRIED,
                 job.step_id,
@@ -340,7 +337,6 @@ def job_lease_expire(*, job_id: int, instance_id: str) -> None:
                 error="WorkerLost",
                 message="the worker running this step stopped answering; running it again",
             )
-            change.finish()
             return
     message = "the step's worker was lost repeatedly; giving up on this attempt"
     job_report_failure(lease=lease, error=TIMEOUT_ERROR, message=message, traceback="")
@@ -370,35 +366,3 @@ def instance_jobs_redispatch(change: Change) -> None:
     due = Job.objects.filter(instance=change.instance, status=JobStatus.SCHEDULED, due_at__lte=now)
     change.job_ids.extend(due.values_list("id", flat=True))
     due.update(dispatched_at=now)
-
-
-def instance_catch_up(change: Change, *, rerun_failed_jobs: bool = False) -> None:
-    """The instance runs again: apply job outcomes that arrived meanwhile, resend due jobs.
-
-    With `rerun_failed_jobs` (an operator's retry), a job that failed for good while the
-    instance was not running gets another attempt instead of failing the instance again.
-    """
-    finished = Job.objects.filter(
-        instance=change.instance,
-        token__status=TokenStatus.ACTIVE,
-        status__in=(JobStatus.SUCCEEDED, JobStatus.FAILED),
-    ).order_by("finished_at", "id")
-    for job in finished:
-        if change.instance.status != InstanceStatus.RUNNING:
-            break
-        if job.status == JobStatus.SUCCEEDED:
-            step_complete(
-                change,
-                token_id=job.token_id,
-                node_id=job.step_id,
-                result=job.result or {},
-                job_id=job.pk,
-                attempt=job.attempt,
-            )
-        elif rerun_failed_jobs:
-            job.reschedule(delay_seconds=0, next_attempt=True)
-            job.save()
-            change.log.add(EventType.TASK_RETRIED, job.step_id, attempt=job.attempt, manual=True)
-        else:
-            job_failure_apply(change, job=job)
-    instance_jobs_redispatch(change)

@@ -6,12 +6,10 @@ import hashlib
 import json
 from typing import Any
 
-from django.db import transaction
-
 from accounts.permissions import can_control_instances, require
 from processes.errors import Conflict, InvalidInput
 from processes.models import ProcessInstance
-from processes.services.advance import Change, instance_lock
+from processes.services.advance import instance_change
 from processes.statuses import EventType, InstanceStatus
 from processes.variables import variables_check, variables_size_check
 
@@ -43,8 +41,8 @@ def instance_variables_update(
     require(user, can_control_instances, "only managers and admins may edit a process's variables")
     if not isinstance(changes, dict) or not changes:
         raise InvalidInput("give the variables to change as a non-empty object")
-    with transaction.atomic():
-        locked = instance_lock(instance.pk)
+    with instance_change(instance.pk, actor=user) as change:
+        locked = change.instance
         if locked.status not in REPAIRABLE:
             raise Conflict(
                 f"the variables of a {locked.status} instance cannot be edited: "
@@ -70,9 +68,7 @@ def instance_variables_update(
         if not diff:
             return locked
         locked.variables = after
-        change = Change(locked, user)
         change.log.add(EventType.VARIABLES_UPDATED, changes=diff)
-        change.finish()
     return locked
 
 

@@ -11,8 +11,8 @@ from processes.dsl.graph import (
     Condition,
     Graph,
     Node,
-    NodeType,
 )
+from processes.nodes import NodeType
 
 EXAMPLES = sorted((Path(__file__).resolve().parents[2] / "examples").iterdir())
 

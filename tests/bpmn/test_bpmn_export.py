@@ -8,9 +8,11 @@ from itertools import pairwise
 
 import pytest
 
-from processes.bpmn.elements import BPMN_ELEMENTS, elements_complete
+from processes.bpmn.elements import BpmnElement
 from processes.bpmn.export import BPMN, graph_bpmn
-from processes.dsl.graph import NodeType
+from processes.nodes import KINDS
+from processes.nodes.base import PassingKind
+from processes.nodes.fail import FailKind
 from tests.bpmn.bpmn_xml import Document, graph_flows
 from tests.bpmn.graphs import (
     EXAMPLES,
@@ -150,7 +152,7 @@ def test_export__the_same_graph_gives_the_same_document():
 
 
 def test_elements__a_kind_without_an_element_stops_the_import():
-    elements_complete(BPMN_ELEMENTS, NodeType)
-    partial = {kind: element for kind, element in BPMN_ELEMENTS.items() if kind != NodeType.FAIL}
-    with pytest.raises(LookupError, match="fail"):
-        elements_complete(partial, NodeType)
+    assert all(isinstance(kind.bpmn, BpmnElement) for kind in KINDS.values())
+    parts = ("type", "json_type", "yaml_type", "fields", "read_json", "read_yaml", "walk")
+    with pytest.raises(TypeError, match="bpmn"):
+        type("Pictureless", (PassingKind,), {part: getattr(FailKind, part) for part in parts})

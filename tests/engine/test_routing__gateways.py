@@ -2,8 +2,9 @@
 
 from collections import Counter
 
-from processes.dsl.graph import Condition, Graph, Node, NodeType
+from processes.dsl.graph import Condition, Graph, Node
 from processes.engine import routing
+from processes.nodes import NodeType
 
 
 def graph(*nodes: Node, start: str | None = None) -> Graph:

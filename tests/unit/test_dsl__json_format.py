@@ -11,9 +11,9 @@ from processes.dsl.graph import (
     Condition,
     FormField,
     Graph,
-    NodeType,
     RetryRule,
 )
+from processes.nodes import NodeType
 
 ORDER = {
     "name": "Order",

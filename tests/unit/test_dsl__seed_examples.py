@@ -5,7 +5,8 @@ from pathlib import Path
 import pytest
 
 from processes.dsl import DefinitionError, compile_definition
-from processes.dsl.graph import NodeType, RetryRule
+from processes.dsl.graph import RetryRule
+from processes.nodes import NodeType
 
 FIXTURES = Path(__file__).parent / "fixtures"
 

@@ -9,9 +9,9 @@ from processes.dsl.graph import (
     Condition,
     FormField,
     Graph,
-    NodeType,
     RetryRule,
 )
+from processes.nodes import NodeType
 
 
 def compile_yaml(source: str) -> Graph:

@@ -1,0 +1,213 @@
+"""A service step: runs a registered service on a worker, held by a Job.
+
+JSON ``{"type": "service_task", "config": {service_name, method?, input?, timeout?,
+retry_policy?, catch?}}``; YAML ``type: task`` with `resource`, `input`, `timeout`,
+`retry`, `catch`.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from typing import TYPE_CHECKING, Any
+
+from processes.bpmn.elements import TASK_SIZE, BpmnElement
+from processes.dsl.graph import Node, RetryRule
+from processes.dsl.parts import error_names, read_catch, read_input
+from processes.engine.expressions import ExpressionError, render
+from processes.engine.plan import Activate
+from processes.nodes.base import Names, NodeKind, YamlPlace
+
+if TYPE_CHECKING:
+    from processes.dsl.fields import Section
+    from processes.dsl.outline import Draft, Links
+    from processes.dsl.problems import Problems
+    from processes.engine.routing import Walk
+    from processes.models import Token
+    from processes.services.advance import Change
+
+BACKOFF_RATES = {"fixed": 1.0, "exponential": 2.0}
+_ARN_FUNCTION = re.compile(r"arn:.*?:function:([^:]+)")
+
+
+class ServiceKind(NodeKind):
+    type = "service"
+    json_type = "service_task"
+    yaml_type = "task"
+    fields = ("next", "service", "input", "timeout_seconds", "retry", "catch")
+    bpmn = BpmnElement("serviceTask", *TASK_SIZE)
+
+    def read_json(self, step: Section, config: Section, next_names: Names, link: Links):
+        service = config.text("service_name", required=True)
+        method = config.text("method")
+        return {
+            "service": f"{service}.{method}" if service and method else service,
+            "input": read_input(config),
+            "timeout_seconds": config.duration("timeout"),
+            "retry": _json_retry(config) if config.has("retry_policy") else (),
+            "catch": read_catch(config, "catch", link),
+            "next": tuple(link(target, path) for target, path in next_names),
+        }
+
+    def read_yaml(self, state: Section, place: YamlPlace) -> dict[str, Any]:
+        return {
+            "service": _service_name(state.text("resource", required=True)),
+            "input": read_input(state),
+            "timeout_seconds": state.duration("timeout"),
+            "retry": _yaml_retry(state),
+            "catch": read_catch(state, "catch", place.link),
+            "next": place.successor(state),
+        }
+
+    def check(self, draft: Draft, problems: Problems, *, service_exists) -> None:
+        service = draft.node.service
+        if not service_exists(service):
+            problems.add(draft.service_path, f"unknown service '{service}'", step=draft.id)
+
+    def walk(self, node: Node, arrived_from: str, walk: Walk) -> None:
+        walk.emit(Activate(node.id, arrived_from))
+
+    def enter(self, change: Change, node: Node, arrived_from: str) -> None:
+        """Place the token and its job; with `change.keep_one_job`, lease the first job to
+        the calling worker instead of sending it."""
+        from django.utils import timezone
+
+        from processes.models import Job
+        from processes.rows import row_insert
+        from processes.services.advance import fail_on_expression, token_place
+        from processes.settings import engine_setting
+        from processes.statuses import EventType
+
+        instance = change.instance
+        try:
+            input_values = render(node.input, instance.variables) if node.input is not None else {}
+        except ExpressionError as exc:
+            fail_on_expression(change, node, arrived_from, exc)
+            return
+        token = token_place(change, node, arrived_from)
+        job = Job(
+            instance=instance,
+            token=token,
+            step_id=node.id,
+            service=node.service,
+            input=input_values if isinstance(input_values, dict) else {"value": input_values},
+            timeout_seconds=node.timeout_seconds or engine_setting("DEFAULT_TIMEOUT"),
+            dispatched_at=timezone.now(),
+        )
+        keep = change.keep_one_job and change.kept_job is None
+        if keep:
+            job.lease(token=uuid.uuid4(), grace_seconds=engine_setting("LEASE_GRACE"))
+        row_insert(job)
+        if keep:
+            change.kept_job = job
+        else:
+            change.job_ids.append(job.pk)
+        change.log.add_by_engine(
+            EventType.TASK_SCHEDULED, node.id, kind=self.type, service=node.service, job_id=job.pk
+        )
+
+    def cancel(self, change: Change) -> None:
+        from processes.models import Job
+        from processes.statuses import EventType, JobStatus
+
+        for job in Job.objects.filter(
+            instance=change.instance, status__in=(JobStatus.SCHEDULED, JobStatus.RUNNING)
+        ):
+            job.cancel()
+            job.save()
+            change.log.add(EventType.TASK_CANCELLED, job.step_id, job_id=job.pk)
+
+    def resume(self, change: Change, *, rerun_failed: bool) -> None:
+        """Apply job outcomes that arrived meanwhile, then resend the due jobs.
+
+        With `rerun_failed` (an operator's retry), a job that failed for good while the
+        instance was not running gets another attempt instead of failing the instance again.
+        """
+        from processes.models import Job
+        from processes.services.advance import step_complete
+        from processes.services.job_runs import instance_jobs_redispatch, job_failure_apply
+        from processes.statuses import EventType, InstanceStatus, JobStatus, TokenStatus
+
+        finished = Job.objects.filter(
+            instance=change.instance,
+            token__status=TokenStatus.ACTIVE,
+            status__in=(JobStatus.SUCCEEDED, JobStatus.FAILED),
+        ).order_by("finished_at", "id")
+        for job in finished:
+            if change.instance.status != InstanceStatus.RUNNING:
+                break
+            if job.status == JobStatus.SUCCEEDED:
+                step_complete(
+                    change,
+                    token_id=job.token_id,
+                    node_id=job.step_id,
+                    result=job.result or {},
+                    job_id=job.pk,
+                    attempt=job.attempt,
+                )
+            elif rerun_failed:
+                job.reschedule(delay_seconds=0, next_attempt=True)
+                job.save()
+                change.log.add(
+                    EventType.TASK_RETRIED, job.step_id, attempt=job.attempt, manual=True
+                )
+            else:
+                job_failure_apply(change, job=job)
+        instance_jobs_redispatch(change)
+
+    def retry(self, change: Change, token: Token) -> None:
+        """Run the failed job once more (its next attempt); a step that failed before it
+        had a job (its input template) is walked into again."""
+        from processes.models import Job
+        from processes.services.advance import token_walk_again
+        from processes.statuses import EventType, TokenStatus
+
+        job = Job.objects.filter(token=token).first()
+        if job is None:
+            token_walk_again(change, token)
+            return
+        tokens = type(token).objects
+        tokens.filter(pk=token.pk).update(status=TokenStatus.ACTIVE, ended_at=None)
+        change.instance.active_tokens += 1
+        job.reschedule(delay_seconds=0, next_attempt=True)
+        job.lease_losses = 0
+        job.save()
+        change.log.add(EventType.TASK_RETRIED, job.step_id, attempt=job.attempt, manual=True)
+
+
+def _json_retry(config: Section) -> tuple[RetryRule, ...]:
+    """``retry_policy: {max_attempts, backoff: fixed|exponential, interval, errors}``."""
+    policy = config.section("retry_policy")
+    backoff = policy.text("backoff", default="fixed")
+    if backoff not in BACKOFF_RATES:
+        policy.problem("backoff", f"'backoff' must be one of: {', '.join(BACKOFF_RATES)}")
+    return (
+        RetryRule(
+            error_equals=error_names(policy, "errors"),
+            interval_seconds=policy.duration("interval", default=1.0, positive=False),
+            max_attempts=policy.integer("max_attempts", default=3, minimum=1),
+            backoff_rate=BACKOFF_RATES.get(backoff, 1.0),
+        ),
+    )
+
+
+def _yaml_retry(state: Section) -> tuple[RetryRule, ...]:
+    """``retry: [{errorEquals, intervalSeconds, maxAttempts, backoffRate}]``."""
+    return tuple(
+        RetryRule(
+            error_equals=error_names(rule, "errorEquals"),
+            interval_seconds=rule.duration("intervalSeconds", default=1.0, positive=False),
+            max_attempts=rule.integer("maxAttempts", default=3, minimum=1),
+            backoff_rate=rule.number("backoffRate", default=2.0, minimum=1.0),
+        )
+        for rule in state.sections("retry")
+    )
+
+
+def _service_name(resource: str) -> str:
+    """``arn:...:function:NAME[:qualifier]`` names service NAME; anything else is the name."""
+    match = _ARN_FUNCTION.match(resource)
+    return match.group(1) if match else resource
+
+
+KIND = ServiceKind()

@@ -1,0 +1,105 @@
+"""A user step: waits for a person, held by a Task in the inbox.
+
+JSON ``{"type": "user_task", "config": {assignee, candidate_users, candidate_groups, form,
+due_date, priority}}``; YAML ``type: user`` with the same fields on the state or under its
+`config:`, not both.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from processes.bpmn.elements import TASK_SIZE, BpmnElement
+from processes.dsl.graph import Node
+from processes.dsl.parts import USER_FIELDS, read_user
+from processes.engine.expressions import ExpressionError
+from processes.engine.plan import Activate
+from processes.nodes.base import Names, NodeKind, YamlPlace
+
+if TYPE_CHECKING:
+    from processes.dsl.fields import Section
+    from processes.dsl.outline import Links
+    from processes.engine.routing import Walk
+    from processes.models import Token
+    from processes.services.advance import Change
+
+
+class UserKind(NodeKind):
+    type = "user"
+    json_type = "user_task"
+    yaml_type = "user"
+    fields = (
+        "next",
+        "assignee",
+        "candidate_users",
+        "candidate_groups",
+        "form",
+        "due_in_seconds",
+        "priority",
+    )
+    bpmn = BpmnElement("userTask", *TASK_SIZE)
+
+    def read_json(self, step: Section, config: Section, next_names: Names, link: Links):
+        return {
+            **read_user(config),
+            "next": tuple(link(target, path) for target, path in next_names),
+        }
+
+    def read_yaml(self, state: Section, place: YamlPlace) -> dict[str, Any]:
+        return {**read_user(_user_fields(state)), "next": place.successor(state)}
+
+    def walk(self, node: Node, arrived_from: str, walk: Walk) -> None:
+        walk.emit(Activate(node.id, arrived_from))
+
+    def enter(self, change: Change, node: Node, arrived_from: str) -> None:
+        """Place the token and open its task (assignee and candidates rendered now)."""
+        from processes.services.advance import fail_on_expression, token_place
+        from processes.services.user_steps import task_open
+        from processes.statuses import EventType
+
+        token = token_place(change, node, arrived_from)
+        try:
+            task = task_open(instance=change.instance, token=token, node=node)
+        except ExpressionError as exc:
+            fail_on_expression(change, node, arrived_from, exc, token_id=token.pk)
+            return
+        change.log.add_by_engine(
+            EventType.TASK_SCHEDULED,
+            node.id,
+            kind=self.type,
+            task_id=task.pk,
+            assignee=task.assignee.get_username() if task.assignee else None,
+        )
+
+    def cancel(self, change: Change) -> None:
+        """Cancel the instance's open and claimed tasks: they leave every inbox."""
+        from processes.statuses import EventType, TaskState
+        from tasks.models import Task
+
+        for task in Task.objects.filter(
+            instance=change.instance, state__in=(TaskState.OPEN, TaskState.ASSIGNED)
+        ):
+            task.cancel()
+            task.save()
+            change.log.add(EventType.TASK_CANCELLED, task.step_id, task_id=task.pk)
+
+    def resume(self, change: Change, *, rerun_failed: bool) -> None:
+        """Nothing arrives meanwhile: a task cannot be completed while the instance does not
+        run (`task_complete` refuses)."""
+
+    def retry(self, change: Change, token: Token) -> None:
+        """A user step fails only on the way in (an assignee template): walk in again."""
+        from processes.services.advance import token_walk_again
+
+        token_walk_again(change, token)
+
+
+def _user_fields(state: Section) -> Section:
+    if not state.has("config"):
+        return state
+    if any(state.has(key) for key in USER_FIELDS):
+        state.problem("config", "write the user fields either under 'config' or on the state")
+    return state.section("config")
+
+
+KIND = UserKind()
