@@ -293,6 +293,10 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "store_processed": False,
     }
 CELERY_TASK_IGNORE_RESULT = True
+# A worker reserves only what it can run next: messages it holds are stranded until the
+# sweeper re-sends them (FLOWDESK_REDISPATCH_AFTER) if it dies, and a step costs more than
+# the broker round trip a bigger prefetch saves.
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False

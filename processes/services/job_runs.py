@@ -12,10 +12,11 @@ import logging
 import time
 import traceback as tb
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
-from django.db import connections, transaction
+from django.db import InterfaceError, OperationalError, connections, transaction
 from django.utils import timezone
 
 from processes.dsl.graph import TIMEOUT_ERROR
@@ -39,6 +40,7 @@ from processes.storable import unstorable
 from processes.timeouts import StepTimeout, deadline
 from processes.variables import variables_size_check
 
+T = TypeVar("T")
 logger = logging.getLogger(__name__)
 
 
@@ -90,7 +92,9 @@ def _run_leased(lease: Lease, *, keep_next: bool) -> Lease | None:
     if failure is None:
         seconds = time.monotonic() - started
         try:
-            report = job_report_success(lease=lease, result=result, keep_next=keep_next)
+            report = _on_a_live_connection(
+                lambda: job_report_success(lease=lease, result=result, keep_next=keep_next)
+            )
         except InvalidResult as exc:  # it would take the variables over their limit
             failure = (type(exc).__name__, str(exc), "")
         else:
@@ -99,10 +103,27 @@ def _run_leased(lease: Lease, *, keep_next: bool) -> Lease | None:
                 _log_step(lease, logging.INFO, "service step succeeded", seconds=round(seconds, 6))
             return report.next_lease
     error, message, traceback = failure
-    outcome = job_report_failure(lease=lease, error=error, message=message, traceback=traceback)
+    outcome = _on_a_live_connection(
+        lambda: job_report_failure(
+            lease=lease, error=error, message=message, traceback=traceback
+        )
+    )
     if outcome is not None:
         record_service_step(outcome=outcome, seconds=time.monotonic() - started)
     return None
+
+
+def _on_a_live_connection(report: Callable[[], T]) -> T:
+    """Make a report, once more on a fresh connection if the kept one died while the service
+    ran (PostgreSQL restarted): its first statement failed and nothing was written. Without
+    this the step would wait for its lease to expire and run again. A report whose COMMIT was
+    cut off is not applied twice: the lease it used is no longer current."""
+    try:
+        return report()
+    except (OperationalError, InterfaceError):
+        logger.warning("database connection lost before reporting a step; reconnecting")
+        connections.close_all()
+        return report()
 
 
 def storable_result(result: Any) -> dict[str, Any]:
@@ -338,7 +359,11 @@ def job_lease_expire(*, job_id: int, instance_id: str) -> None:
                 message="the worker running this step stopped answering; running it again",
             )
             return
-    message = "the step's worker was lost repeatedly; giving up on this attempt"
+    losses = engine_setting("MAX_LEASE_LOSSES")
+    message = (
+        f"the worker running this step was lost {losses} times in a row "
+        "(FLOWDESK_MAX_LEASE_LOSSES): this attempt counts as timed out"
+    )
     job_report_failure(lease=lease, error=TIMEOUT_ERROR, message=message, traceback="")
 
 

@@ -59,3 +59,20 @@ def bad_result(ctx: ServiceContext) -> dict:
         return {f"big_{ctx.step_id}": "x" * 200_000}
     bad = {"nan": float("nan"), "nul": "a\x00b", "surrogate": "\ud800"}
     return {"value": bad.get(kind, datetime.datetime.now())}
+
+
+@service("test.cut_db")
+def cut_db(ctx: ServiceContext) -> dict:
+    """Ends this process's own PostgreSQL session from another one, as a restart of the
+    server would while the step runs."""
+    import psycopg
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        (pid,) = cursor.fetchone()
+    db = connection.settings_dict
+    dsn = f"host={db['HOST']} port={db['PORT']} user={db['USER']} dbname={db['NAME']}"
+    with psycopg.connect(dsn, autocommit=True) as other:
+        other.execute("SELECT pg_terminate_backend(%s)", [pid])
+    return {"cut": True}
