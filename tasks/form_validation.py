@@ -72,7 +72,8 @@ def form_clean(
             cleaned[name] = value
     if errors:
         raise InvalidInput("the form has errors: " + ", ".join(sorted(errors)), field_errors=errors)
-    return cleaned
+    # A field named like a declared variable writes that variable: it keeps its type.
+    return variables_check(declared=declared or {}, values=cleaned)
 
 
 def _field_problem(field: dict[str, Any], value: Any) -> str | None:

@@ -14,7 +14,7 @@ from accounts.permissions import can_assign_tasks, require
 from accounts.selectors import users_assignable
 from processes.errors import Conflict, InvalidInput, NotAllowed, NotFound
 from processes.metrics import record_user_step
-from processes.services.advance import instance_change, step_complete
+from processes.services.advance import instance_change, instance_lock, step_complete
 from processes.services.history import EventLog
 from processes.statuses import EventType, InstanceStatus, TaskState
 from processes.variables import variables_size_check
@@ -24,8 +24,12 @@ from tasks.selectors import task_is_candidate
 
 
 def task_claim(*, task: Task, user: Any) -> Task:
-    """Make `user` the assignee of an open task they are a candidate for. Locks the task row."""
+    """Make `user` the assignee of an open task they are a candidate for.
+
+    Locks the instance row (so a suspend cannot slip in between), then the task row.
+    """
     with transaction.atomic():
+        instance = instance_lock(task.instance_id)
         locked = _lock(task)
         if locked.state == TaskState.ASSIGNED and locked.assignee_id == user.pk:
             return locked
@@ -34,9 +38,10 @@ def task_claim(*, task: Task, user: Any) -> Task:
             raise Conflict(f"the task is already claimed by {locked.assignee.get_username()}")
         if not task_is_candidate(task=locked, user=user):
             raise NotAllowed("you are not a candidate for this task")
-        status = locked.instance.status
-        if status != InstanceStatus.RUNNING:
-            raise Conflict(f"the process instance is {status}; the task cannot be claimed")
+        if instance.status != InstanceStatus.RUNNING:
+            raise Conflict(
+                f"the process instance is {instance.status}; the task cannot be claimed"
+            )
         locked.claim(user=user)
         locked.save()
         _log(locked, user, EventType.TASK_CLAIMED, assignee=user.get_username())

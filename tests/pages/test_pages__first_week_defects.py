@@ -181,3 +181,11 @@ def test_nul_in_a_key_or_name_is_a_404_or_400_not_a_500(people):
         "/api/v1/process-definitions?starter_groups=%00", source, content_type="application/json"
     )
     assert answer.status_code == 400 and answer["Content-Type"] == "application/json"
+
+
+def test_claim__refused_while_the_process_is_suspended(people, expense_task):
+    from processes.errors import Conflict
+
+    instance_suspend(instance=expense_task.instance)
+    with pytest.raises(Conflict, match="suspended"):
+        task_claim(task=expense_task, user=people["boss"])

@@ -29,3 +29,16 @@ def test_form_and_variables__keep_the_authors_order():
     task = Task.objects.get(instance=instance)
     assert list(task_form_schema(task=task)) == NAMES
     assert list(instance.graph.variables) == NAMES
+
+
+def test_a_form_field_named_like_a_declared_variable_keeps_its_type():
+    from processes.dsl.graph import VariableSpec
+    from processes.errors import InvalidInput
+    from tasks.form_validation import form_clean
+
+    declared = {"amount": VariableSpec(type="integer")}
+    form = {"amount": {"type": "number"}}
+    assert form_clean(form=form, values={"amount": 5}, declared=declared) == {"amount": 5}
+    with pytest.raises(InvalidInput) as caught:
+        form_clean(form=form, values={"amount": 2.5}, declared=declared)
+    assert set(caught.value.field_errors) == {"amount"}
