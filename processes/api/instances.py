@@ -27,6 +27,7 @@ from processes.selectors import (
     instances_list,
 )
 from processes.services import instance_start_or_get, instance_variables_update
+from processes.services.repair import variables_checksum
 from processes.statuses import InstanceStatus
 from restapi.errors import error_responses
 from restapi.json_body import validated_body
@@ -82,9 +83,22 @@ class InstanceDetailSerializer(InstanceSerializer):
         help_text="Steps holding a token: running, waiting at a join, or failed."
     )
     open_tasks = serializers.SerializerMethodField()
+    variables_checksum = serializers.SerializerMethodField(
+        help_text="Send it as `If-Match` with `PATCH .../variables` to refuse (409) an edit "
+        "made on variables someone has changed since."
+    )
 
     class Meta(InstanceSerializer.Meta):
-        fields = (*InstanceSerializer.Meta.fields, "variables", "current_steps", "open_tasks")
+        fields = (
+            *InstanceSerializer.Meta.fields,
+            "variables",
+            "variables_checksum",
+            "current_steps",
+            "open_tasks",
+        )
+
+    def get_variables_checksum(self, instance: ProcessInstance) -> str:
+        return variables_checksum(instance.variables)
 
     def get_current_steps(self, instance: ProcessInstance) -> list[str]:
         return instance_current_steps(instance=instance)
@@ -261,14 +275,19 @@ class InstanceVariablesApi(APIView):
         description="A JSON merge patch: each name sets that variable, `null` removes it. "
         "Values are checked against the definition's declarations; the change is recorded in "
         "the history (`VARIABLES_UPDATED`, before and after, who). Then `PUT .../retry` or "
-        "`.../activate` lets it go on. Managers and admins only.",
+        "`.../activate` lets it go on. With `If-Match: <variables_checksum>` (from the "
+        "instance), an edit of variables someone changed since is refused with 409. "
+        "Managers and admins only.",
         parameters=[INSTANCE_ID],
         request={"application/json": {"type": "object", "additionalProperties": {}}},
         responses={200: InstanceDetailSerializer, **error_responses(400, 403, 404, 409)},
     )
     def patch(self, request: Request, instance_id: str) -> Response:
         instance = instance_get_detail(instance_id=instance_id, user=request.user)
-        instance_variables_update(instance=instance, changes=request.data, user=request.user)
+        expected = request.headers.get("If-Match", "").strip().strip('"') or None
+        instance_variables_update(
+            instance=instance, changes=request.data, user=request.user, expected_checksum=expected
+        )
         return _detail_response(instance_id=instance_id, request=request)
 
 

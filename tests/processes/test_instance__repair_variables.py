@@ -163,3 +163,15 @@ def test_page__untouched_fields_stay_as_they_are(people):
         },
     )
     assert fresh(instance).variables == {**start, "amount": 50}
+
+
+def test_api__if_match_refuses_an_edit_of_variables_changed_since(people, failed):
+    url = f"/api/v1/process-instances/{failed.pk}/variables"
+    boss = _api(people["boss"])
+    read = boss.get(f"/api/v1/process-instances/{failed.pk}").json()["variables_checksum"]
+    assert (
+        boss.patch(url, {"amount": 10}, format="json", HTTP_IF_MATCH=f'"{read}"').status_code == 200
+    )
+    stale = boss.patch(url, {"amount": 20}, format="json", HTTP_IF_MATCH=f'"{read}"')
+    assert stale.status_code == 409
+    assert fresh(failed).variables["amount"] == 10
