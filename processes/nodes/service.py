@@ -125,7 +125,8 @@ class ServiceKind(NodeKind):
         """
         from processes.models import Job
         from processes.services.advance import step_complete
-        from processes.services.job_runs import instance_jobs_redispatch, job_failure_apply
+        from processes.services.dispatch import instance_jobs_redispatch
+        from processes.services.job_reports import job_failure_apply
         from processes.statuses import EventType, InstanceStatus, JobStatus, TokenStatus
 
         finished = Job.objects.filter(
