@@ -62,7 +62,7 @@ def seed(users: int, tasks: int) -> list:
 
     from processes.models import ProcessInstance, Token
     from processes.services import definition_publish
-    from processes.statuses import InstanceStatus, TaskState, TokenStatus
+    from processes.statuses import InstanceStatus, TaskState, TokenHolder, TokenStatus
     from tasks.models import Task
 
     rng = random.Random(7)
@@ -109,6 +109,7 @@ def seed(users: int, tasks: int) -> list:
                 instance=instances[n // TASKS_PER_INSTANCE],
                 node_id="approve",
                 status=TokenStatus.ACTIVE,
+                holder=TokenHolder.TASK,
             )
             for n in range(count)
         )

@@ -25,7 +25,14 @@ from processes.controls import INSTANCE_CONTROLS, InstanceControl
 from processes.dsl import DefinitionError
 from processes.errors import FlowdeskError
 from processes.forms import DefinitionSourceForm
-from processes.models import DefinitionVersion, Event, Job, ProcessDefinition, ProcessInstance
+from processes.models import (
+    DefinitionVersion,
+    Event,
+    Job,
+    ProcessDefinition,
+    ProcessInstance,
+    Token,
+)
 from processes.selectors import definitions_with_counts
 from processes.services import definition_publish, instance_retry
 from processes.statuses import JobStatus
@@ -199,6 +206,16 @@ class DefinitionVersionAdmin(ReadOnlyAdmin):
 # --- Instances ---------------------------------------------------------------------------------
 
 
+class TokenInline(ReadOnlyInline):
+    """Where the instance is and has been, and what held it at each step."""
+
+    model = Token
+    fields = ("node_id", "status", "holder", "arrived_from", "created_at", "ended_at")
+    readonly_fields = fields
+    ordering = ("id",)
+    verbose_name_plural = "tokens"
+
+
 class EventInline(ReadOnlyInline):
     model = Event
     fields = ("created_at", "type", "step_id", "actor", "payload")
@@ -243,7 +260,7 @@ class ProcessInstanceAdmin(ReadOnlyAdmin):
     search_fields = ("business_key", "^id")
     search_help_text = "Business key, or the start of an instance id."
     list_select_related = ("definition", "definition_version", "started_by")
-    inlines = (EventInline,)
+    inlines = (TokenInline, EventInline)
     actions = tuple(
         _control_action(control) for control in INSTANCE_CONTROLS.values() if not control.page
     )

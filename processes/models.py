@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import timedelta
+from typing import Any
 
 from django.conf import settings
 from django.core.validators import RegexValidator
@@ -22,6 +23,7 @@ from processes.statuses import (
     EventType,
     InstanceStatus,
     JobStatus,
+    TokenHolder,
     TokenStatus,
 )
 
@@ -194,15 +196,25 @@ class ProcessInstance(FSMModelMixin, models.Model):
         return graph_of_version(self.definition_version_id)
 
 
-class Token(models.Model):
-    """Where the instance is: one row per visit of a step that waits (or a join arrival)."""
+class Token(FSMModelMixin, models.Model):
+    """Where the instance is: one row per visit of a step that waits (or a join arrival).
+
+    `holder` says what holds the token there, set when it is placed. Its status changes
+    only through the transitions below; the engine's bulk statements take what a transition
+    sets from `transition_changes`, so the transition stays the one definition of it.
+    """
 
     # Indexed by token_instance_status, whose first column it is.
     instance = models.ForeignKey(
         ProcessInstance, on_delete=models.CASCADE, related_name="tokens", db_index=False
     )
     node_id = models.CharField(max_length=200)
-    status = models.CharField(max_length=16, choices=TokenStatus.choices)
+    status = FSMField(
+        max_length=16, default=TokenStatus.ACTIVE, choices=TokenStatus.choices, protected=True
+    )
+    holder = models.CharField(
+        max_length=16, choices=TokenHolder.choices, blank=True, default=TokenHolder.NOTHING
+    )
     arrived_from = models.CharField(max_length=200, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     ended_at = models.DateTimeField(null=True, blank=True)
@@ -213,6 +225,46 @@ class Token(models.Model):
 
     def __str__(self) -> str:
         return f"{self.instance_id}@{self.node_id} ({self.status})"
+
+    TRANSITION_FIELDS = ("status", "ended_at")  # all that any transition of a token sets
+
+    @transition(
+        field=status, source=(TokenStatus.ACTIVE, TokenStatus.WAITING), target=TokenStatus.DONE
+    )
+    def end(self) -> None:
+        """What held it is done (its step, or the join it waited at)."""
+        self.ended_at = timezone.now()
+
+    @transition(field=status, source=TokenStatus.ACTIVE, target=TokenStatus.FAILED)
+    def fail(self) -> None:
+        """The instance fails here; an operator's retry takes the token up again."""
+        self.ended_at = timezone.now()
+
+    @transition(
+        field=status,
+        source=(TokenStatus.ACTIVE, TokenStatus.WAITING, TokenStatus.FAILED),
+        target=TokenStatus.CANCELLED,
+    )
+    def cancel(self) -> None:
+        self.ended_at = timezone.now()
+
+    @transition(field=status, source=TokenStatus.FAILED, target=TokenStatus.ACTIVE)
+    def reactivate(self) -> None:
+        """An operator's retry runs the step that failed here once more."""
+        self.ended_at = None
+
+    @classmethod
+    def transition_sources(cls, name: str) -> tuple[str, ...]:
+        """The statuses transition `name` leaves."""
+        return tuple(getattr(cls, name)._django_fsm.transitions)
+
+    @classmethod
+    def transition_changes(cls, name: str) -> dict[str, Any]:
+        """What transition `name` sets, for one UPDATE of rows in its sources: a token
+        transition sets the same from each of them."""
+        token = cls(status=cls.transition_sources(name)[0])
+        getattr(token, name)()
+        return {field: getattr(token, field) for field in cls.TRANSITION_FIELDS}
 
 
 class Job(FSMModelMixin, models.Model):

@@ -20,6 +20,18 @@ class TokenStatus(models.TextChoices):
     CANCELLED = "cancelled"
 
 
+class TokenHolder(models.TextChoices):
+    """What holds a token at its node: the row whose end moves the token on."""
+
+    NOTHING = "", "nothing"  # failed on its way in, before anything held it
+    JOB = "job"  # a service step's Job
+    TASK = "task"  # a user step's Task
+    JOIN = "join"  # waits at a join for the other branches
+    TIMER = "timer"
+    SUBSCRIPTION = "subscription"  # a message or signal it waits for
+    CHILD = "child"  # a child instance
+
+
 class JobStatus(models.TextChoices):
     SCHEDULED = "scheduled"
     RUNNING = "running"

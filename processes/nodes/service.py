@@ -76,7 +76,7 @@ class ServiceKind(NodeKind):
         from processes.rows import row_insert
         from processes.services.advance import fail_on_expression, token_place
         from processes.settings import engine_setting
-        from processes.statuses import EventType
+        from processes.statuses import EventType, TokenHolder
 
         instance = change.instance
         try:
@@ -84,7 +84,7 @@ class ServiceKind(NodeKind):
         except ExpressionError as exc:
             fail_on_expression(change, node, arrived_from, exc)
             return
-        token = token_place(change, node, arrived_from)
+        token = token_place(change, node, arrived_from, holder=TokenHolder.JOB)
         job = Job(
             instance=instance,
             token=token,
@@ -125,7 +125,8 @@ class ServiceKind(NodeKind):
         """
         from processes.models import Job
         from processes.services.advance import step_complete
-        from processes.services.job_runs import instance_jobs_redispatch, job_failure_apply
+        from processes.services.dispatch import instance_jobs_redispatch
+        from processes.services.job_reports import job_failure_apply
         from processes.statuses import EventType, InstanceStatus, JobStatus, TokenStatus
 
         finished = Job.objects.filter(
@@ -160,14 +161,14 @@ class ServiceKind(NodeKind):
         had a job (its input template) is walked into again."""
         from processes.models import Job
         from processes.services.advance import token_walk_again
-        from processes.statuses import EventType, TokenStatus
+        from processes.statuses import EventType
 
         job = Job.objects.filter(token=token).first()
         if job is None:
             token_walk_again(change, token)
             return
-        tokens = type(token).objects
-        tokens.filter(pk=token.pk).update(status=TokenStatus.ACTIVE, ended_at=None)
+        token.reactivate()
+        token.save(update_fields=token.TRANSITION_FIELDS)
         change.instance.active_tokens += 1
         job.reschedule(delay_seconds=0, next_attempt=True)
         job.lease_losses = 0

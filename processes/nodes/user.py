@@ -55,9 +55,9 @@ class UserKind(NodeKind):
         """Place the token and open its task (assignee and candidates rendered now)."""
         from processes.services.advance import fail_on_expression, token_place
         from processes.services.user_steps import task_open
-        from processes.statuses import EventType
+        from processes.statuses import EventType, TokenHolder
 
-        token = token_place(change, node, arrived_from)
+        token = token_place(change, node, arrived_from, holder=TokenHolder.TASK)
         try:
             task = task_open(instance=change.instance, token=token, node=node)
         except ExpressionError as exc:

@@ -15,7 +15,6 @@ from typing import Any
 
 from django.db import transaction
 from django.db.models import Count
-from django.utils import timezone
 
 from processes.dsl.graph import Node
 from processes.engine import routing
@@ -26,7 +25,7 @@ from processes.nodes import KINDS, node_kind
 from processes.rows import row_insert, row_lock, row_save, rows_update
 from processes.services.dispatch import jobs_dispatch_on_commit
 from processes.services.history import EventLog
-from processes.statuses import EventType, InstanceStatus, TokenStatus
+from processes.statuses import EventType, InstanceStatus, TokenHolder, TokenStatus
 
 DEADLOCK = "Deadlock"
 # What a change of an instance may touch; the rest of the row is fixed at its start.
@@ -148,6 +147,7 @@ def route_from(change: Change, *, source: str, targets: tuple[str, ...] | list[s
                 instance=change.instance,
                 node_id=action.node_id,
                 status=TokenStatus.WAITING,
+                holder=TokenHolder.JOIN,
                 arrived_from=action.arrived_from,
             )
         elif isinstance(action, routing.Join):
@@ -169,13 +169,13 @@ def step_complete(
     instance = change.instance
     if result:
         instance.variables = {**instance.variables, **result}
-    _token_end(change, token_id, TokenStatus.DONE)
+    _token_end(change, token_id, "end")
     change.log.add(EventType.TASK_COMPLETED, node_id, result=result, **payload)
     route_from(change, source=node_id, targets=change.graph.node(node_id).next)
 
 
 def token_end_and_route(change: Change, *, token_id: int, node_id: str, target: str) -> None:
-    _token_end(change, token_id, TokenStatus.DONE)
+    _token_end(change, token_id, "end")
     route_from(change, source=node_id, targets=(target,))
 
 
@@ -199,7 +199,7 @@ def instance_fail_at(
             arrived_from=arrived_from,
         )
     else:
-        _token_end(change, token_id, TokenStatus.FAILED)
+        _token_end(change, token_id, "fail")
     details = {"step_id": node_id, "error": error, "message": message, "traceback": traceback}
     change.log.add_by_engine(EventType.TASK_FAILED, node_id, error=error, message=message)
     if instance.status == InstanceStatus.RUNNING:
@@ -207,12 +207,14 @@ def instance_fail_at(
         change.log.add_by_engine(EventType.WORKFLOW_FAILED, node_id, error=error, message=message)
 
 
-def token_place(change: Change, node: Node, arrived_from: str) -> Token:
-    """A token arrives at `node` and rests there (a kind's `enter` adds what holds it)."""
+def token_place(change: Change, node: Node, arrived_from: str, *, holder: TokenHolder) -> Token:
+    """A token arrives at `node` and rests there, held by a `holder` that the kind's `enter`
+    adds next (a job, a task)."""
     token = Token(
         instance=change.instance,
         node_id=node.id,
         status=TokenStatus.ACTIVE,
+        holder=holder,
         arrived_from=arrived_from,
     )
     row_insert(token)
@@ -222,7 +224,8 @@ def token_place(change: Change, node: Node, arrived_from: str) -> Token:
 
 def token_walk_again(change: Change, token: Token) -> None:
     """Retry a token that failed on its way into its node (a gateway, a template)."""
-    Token.objects.filter(pk=token.pk).update(status=TokenStatus.CANCELLED)
+    token.cancel()
+    token.save(update_fields=Token.TRANSITION_FIELDS)
     route_from(change, source=token.arrived_from, targets=(token.node_id,))
 
 
@@ -237,10 +240,9 @@ def instance_cancel_all(change: Change) -> None:
     instance = change.instance
     for kind in KINDS.values():
         kind.cancel(change)
-    Token.objects.filter(
-        instance=instance,
-        status__in=(TokenStatus.ACTIVE, TokenStatus.WAITING, TokenStatus.FAILED),
-    ).update(status=TokenStatus.CANCELLED)
+    Token.objects.filter(instance=instance, status__in=Token.transition_sources("cancel")).update(
+        **Token.transition_changes("cancel")
+    )
     instance.active_tokens = 0
 
 
@@ -265,8 +267,10 @@ def fail_on_expression(
     )
 
 
-def _token_end(change: Change, token_id: int, status: TokenStatus) -> None:
-    ended = {"status": status, "ended_at": timezone.now()}
+def _token_end(change: Change, token_id: int, transition: str) -> None:
+    """Token `token_id`, if still active, goes through `transition` (end, fail): one UPDATE
+    that is also the check, since it runs on every step."""
+    ended = Token.transition_changes(transition)
     updated = rows_update(Token, ended, pk=token_id, status=TokenStatus.ACTIVE)
     change.instance.active_tokens -= updated
 
@@ -290,7 +294,7 @@ def _consume_waiting(change: Change, join: routing.Join) -> None:
             waiting.filter(arrived_from=predecessor).order_by("id").values_list("id", flat=True)
         ).first()
         consumed.append(token_id)
-    Token.objects.filter(pk__in=consumed).update(status=TokenStatus.DONE, ended_at=timezone.now())
+    Token.objects.filter(pk__in=consumed).update(**Token.transition_changes("end"))
     change.log.add_by_engine(
         EventType.JOIN_COMPLETED,
         join.node_id,

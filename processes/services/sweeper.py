@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from processes.models import Job
 from processes.services.dispatch import jobs_dispatch_on_commit
-from processes.services.job_runs import job_lease_expire
+from processes.services.lease_expiry import job_lease_expire
 from processes.settings import engine_setting
 from processes.statuses import InstanceStatus, JobStatus
 

@@ -118,6 +118,17 @@ def test_view__the_history_inline_read_only(operator, failed_instance):
     assert 'name="_save"' not in html and "<textarea" not in html
 
 
+def test_view__the_tokens_inline_shows_each_step_with_its_status_and_holder(
+    operator, failed_instance
+):
+    html = operator.get(f"{INSTANCES}{failed_instance.pk}/change/").content.decode()
+    cells = {
+        name: re.findall(rf'<td class="field-{name}">\s*<p>([^<]+)</p>', html)
+        for name in ("node_id", "status", "holder")
+    }
+    assert cells == {"node_id": ["charge"], "status": ["Failed"], "holder": ["Job"]}
+
+
 def test_incidents__failed_jobs_with_error_and_traceback_then_retry(operator, failed_instance):
     html = operator.get(JOBS, {"status": "failed"}).content.decode()
     assert "CardDeclined" in html and "it went wrong" in html

@@ -11,7 +11,7 @@ from django.contrib.auth.models import Group, User
 from django.utils import timezone
 
 from processes.models import DefinitionVersion, ProcessInstance, Token
-from processes.statuses import InstanceStatus, TaskState, TokenStatus
+from processes.statuses import InstanceStatus, TaskState, TokenHolder, TokenStatus
 from tasks.models import Task
 
 STEP = "manager_approval"
@@ -39,7 +39,8 @@ def expense_tasks_create(
         for n in range(total)
     )
     tokens = Token.objects.bulk_create(
-        Token(instance=instance, node_id=STEP, status=TokenStatus.ACTIVE) for instance in instances
+        Token(instance=instance, node_id=STEP, status=TokenStatus.ACTIVE, holder=TokenHolder.TASK)
+        for instance in instances
     )
     states = [TaskState.ASSIGNED] * assigned + [TaskState.OPEN] * queued
     states += [TaskState.COMPLETED] * completed

@@ -12,7 +12,8 @@ from processes.services import (
     instance_suspend,
     instance_terminate,
 )
-from processes.services.job_runs import job_lease, job_report_success
+from processes.services.job_reports import job_report_success
+from processes.services.leases import job_lease
 from processes.statuses import JobStatus
 from tests.support.definitions import publish, service_step
 from tests.support.engine import event_types, fresh, run_due_jobs

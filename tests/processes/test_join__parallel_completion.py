@@ -7,7 +7,8 @@ from django.db import connection
 
 from processes.models import Job, ProcessInstance, Token
 from processes.services import instance_start
-from processes.services.job_runs import job_lease, job_report_success
+from processes.services.job_reports import job_report_success
+from processes.services.leases import job_lease
 from processes.statuses import TokenStatus
 from tests.support.definitions import publish, service_step
 from tests.support.engine import event_types, fresh, run_due_jobs

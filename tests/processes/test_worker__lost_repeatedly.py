@@ -6,7 +6,8 @@ from django.utils import timezone
 
 from processes.models import Event, Job
 from processes.services import instance_start
-from processes.services.job_runs import job_lease, job_lease_expire
+from processes.services.lease_expiry import job_lease_expire
+from processes.services.leases import job_lease
 from processes.statuses import EventType, JobStatus
 from tests.support.definitions import publish, service_step
 from tests.support.engine import fresh

@@ -1,6 +1,8 @@
-"""The engine's modules import on their own in a fresh interpreter (no import cycles), and
-the pure ones (graph, readers, node kinds, walk, BPMN picture) load without the ORM."""
+"""The engine's modules import on their own in a fresh interpreter (no import cycles), the
+pure ones (graph, readers, node kinds, walk, BPMN picture) load without the ORM, and the
+services send the Celery task by name instead of importing the tasks that import them."""
 
+import ast
 import subprocess
 import sys
 from pathlib import Path
@@ -13,6 +15,8 @@ ORM_LOADED = (
     "import sys\n"
     "print(*[m for m in sys.modules if m.startswith(('django.db', 'processes.models'))])\n"
 )
+TASKS = "processes.jobs"  # the Celery tasks: they import the services
+TASKS_LOADED = f"import sys\nprint('{TASKS} loaded' if '{TASKS}' in sys.modules else '')\n"
 DJANGO_SETUP = (
     "import os, django\n"
     "os.environ.setdefault('DJANGO_SETTINGS_MODULE', 'config.settings')\n"
@@ -54,4 +58,22 @@ def test_pure_modules__import_alone_without_the_orm():
 
 def test_service_modules__import_alone():
     names = [*modules(*WITH_ORM), READS_VERSIONS]
-    assert each_alone(names, setup=DJANGO_SETUP, check="") == ""
+    assert each_alone(names, setup=DJANGO_SETUP, check=TASKS_LOADED) == ""
+
+
+def test_engine_modules__never_import_the_celery_tasks():
+    """Not even inside a function, where importing them alone would not notice."""
+    importing = []
+    for folder in (*PURE, *WITH_ORM):
+        for path in sorted((ROOT / folder).glob("*.py")):
+            for node in ast.walk(ast.parse(path.read_text())):
+                if isinstance(node, ast.Import):
+                    names = [alias.name for alias in node.names]
+                elif isinstance(node, ast.ImportFrom):
+                    base = node.module or ""
+                    names = [base, *(f"{base}.{alias.name}" for alias in node.names)]
+                else:
+                    continue
+                if TASKS in names:
+                    importing.append(f"{path.relative_to(ROOT)}:{node.lineno}")
+    assert importing == []
