@@ -154,11 +154,12 @@ WITH g AS (
     FROM rows
     RETURNING id
 ), tokens AS (
-    INSERT INTO processes_token (instance_id, node_id, status, arrived_from, created_at)
+    INSERT INTO processes_token (instance_id, node_id, status, holder, arrived_from, created_at)
     SELECT id,
         CASE WHEN on_user_step AND status <> 'failed' THEN (%(user_steps)s::text[])[d + 1]
              ELSE (%(service_steps)s::text[])[d + 1] END,
-        CASE WHEN status = 'failed' THEN 'failed' ELSE 'active' END, '', at
+        CASE WHEN status = 'failed' THEN 'failed' ELSE 'active' END,
+        CASE WHEN on_user_step AND status <> 'failed' THEN 'task' ELSE 'job' END, '', at
     FROM rows WHERE status IN ('running', 'suspended', 'failed')
     RETURNING id, instance_id, node_id, created_at
 ), tasks AS (
