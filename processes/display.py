@@ -63,6 +63,14 @@ def label_of(name: str) -> str:
     return name.replace("_", " ").capitalize()
 
 
+def step_label(name: str, step_id: str) -> str:
+    """A step as people read it: its name; a YAML state's name is its id (`hr_approval`), so
+    an id-like name reads as words ("Hr approval")."""
+    if name and name != step_id:
+        return name
+    return label_of(step_id.replace("-", "_"))
+
+
 def shown_values(
     values: Mapping[str, Any], *, specs: Mapping[str, Any] | None = None, names=None
 ) -> ShownList:

@@ -19,6 +19,7 @@ from django.contrib.auth import get_user_model
 from django.db.models import Prefetch, Q, QuerySet, prefetch_related_objects
 
 from accounts.permissions import can_see_all_instances
+from processes.display import step_label
 from processes.models import (
     INSTANCE_ID_PATTERN,
     ProcessDefinition,
@@ -240,7 +241,7 @@ def _case_rows(instances: list[ProcessInstance]) -> list[CaseRow]:
     for instance in instances:
         nodes = graphs[instance.definition_version_id].nodes
         steps = [token.node_id for token in instance.current_tokens]
-        names = [nodes[step].name if step in nodes and nodes[step].name else step for step in steps]
+        names = [step_label(nodes[step].name if step in nodes else "", step) for step in steps]
         holders, waiting_for = [], []
         for task in instance.open_tasks:
             if task.assignee_id is not None:

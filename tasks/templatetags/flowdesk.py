@@ -154,4 +154,4 @@ def _changed(name: str, change: Any, declared: dict) -> display.Shown:
 def step_name(instance: ProcessInstance, step_id: str) -> str:
     """The step's name from the instance's (cached) graph; its id when it has none."""
     node = instance.graph.nodes.get(step_id)
-    return node.name if node and node.name else step_id
+    return display.step_label(node.name if node else "", step_id)
