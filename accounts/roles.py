@@ -7,6 +7,8 @@ definitions granted to them (or their group) with django-guardian's object permi
 their own and their candidate tasks.
 """
 
+from django.db.models import Q
+
 ADMIN, MANAGER, USER = "admin", "manager", "user"
 
 MANAGER_PERMISSIONS = (
@@ -21,9 +23,25 @@ MANAGER_PERMISSIONS = (
     "processes.view_job",
     "processes.change_job",
     "processes.view_token",
+    "processes.view_timer",
     "tasks.view_task",
     "tasks.change_task",
 )
+
+
+def roles_migrate(apps, schema_editor) -> None:
+    """A migration's step: `roles_install` with the historical models, once the permissions
+    of the models migrated so far exist (Django creates them only after all migrations)."""
+    from django.contrib.auth.management import create_permissions
+
+    for app_config in apps.get_app_configs():
+        app_config.models_module = True
+        create_permissions(app_config, apps=apps, verbosity=0)
+        app_config.models_module = None
+    roles_install(
+        group_model=apps.get_model("auth", "Group"),
+        permission_model=apps.get_model("auth", "Permission"),
+    )
 
 
 def roles_install(*, group_model, permission_model) -> None:
@@ -36,10 +54,10 @@ def roles_install(*, group_model, permission_model) -> None:
         permission_model.objects.filter(content_type__app_label__in=("processes", "tasks", "auth"))
     )
     manager, _ = group_model.objects.get_or_create(name=MANAGER)
-    manager.permissions.set(
-        [
-            permission_model.objects.get(content_type__app_label=app, codename=codename)
-            for app, codename in (p.split(".") for p in MANAGER_PERMISSIONS)
-        ]
-    )
+    # An early migration runs this before the later models (the Timer) have permissions:
+    # the roles step of the migration after them (accounts 0003) grants theirs.
+    wanted = Q()
+    for app, codename in (p.split(".") for p in MANAGER_PERMISSIONS):
+        wanted |= Q(content_type__app_label=app, codename=codename)
+    manager.permissions.set(permission_model.objects.filter(wanted))
     group_model.objects.get_or_create(name=USER)

@@ -31,6 +31,7 @@ from processes.models import (
     Job,
     ProcessDefinition,
     ProcessInstance,
+    Timer,
     Token,
 )
 from processes.selectors import definitions_with_counts
@@ -216,6 +217,16 @@ class TokenInline(ReadOnlyInline):
     verbose_name_plural = "tokens"
 
 
+class TimerInline(ReadOnlyInline):
+    """What the instance waits for and until when (timer steps)."""
+
+    model = Timer
+    fields = ("step_id", "status", "due_at", "created_at", "fired_at")
+    readonly_fields = fields
+    ordering = ("id",)
+    verbose_name_plural = "timers"
+
+
 class EventInline(ReadOnlyInline):
     model = Event
     fields = ("created_at", "type", "step_id", "actor", "payload")
@@ -260,7 +271,7 @@ class ProcessInstanceAdmin(ReadOnlyAdmin):
     search_fields = ("business_key", "^id")
     search_help_text = "Business key, or the start of an instance id."
     list_select_related = ("definition", "definition_version", "started_by")
-    inlines = (TokenInline, EventInline)
+    inlines = (TokenInline, TimerInline, EventInline)
     actions = tuple(
         _control_action(control) for control in INSTANCE_CONTROLS.values() if not control.page
     )

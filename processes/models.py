@@ -23,6 +23,7 @@ from processes.statuses import (
     EventType,
     InstanceStatus,
     JobStatus,
+    TimerStatus,
     TokenHolder,
     TokenStatus,
 )
@@ -358,6 +359,46 @@ class Job(FSMModelMixin, models.Model):
     def cancel(self) -> None:
         self.finished_at = timezone.now()
         self.lease_token = None
+
+
+class Timer(FSMModelMixin, models.Model):
+    """A wait with a due time: the sweeper fires it once it is due (`processes.services.timers`).
+
+    A row, not a countdown in memory, so it survives every restart. It points at the token it
+    holds by a plain foreign key: a step may later carry several (boundary timers).
+    """
+
+    # Indexed by timer_instance: db_index would add a second, LIKE-pattern index on the key.
+    instance = models.ForeignKey(
+        ProcessInstance, on_delete=models.CASCADE, related_name="timers", db_index=False
+    )
+    token = models.ForeignKey(Token, on_delete=models.CASCADE, related_name="timers")
+    step_id = models.CharField(max_length=200)
+    status = FSMField(
+        max_length=16, default=TimerStatus.SCHEDULED, choices=TimerStatus.choices, protected=True
+    )
+    due_at = models.DateTimeField()
+    created_at = models.DateTimeField(default=timezone.now)
+    fired_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ("id",)
+        # Partial, like job_due: a fired or cancelled timer leaves the sweeper's index.
+        indexes = (
+            models.Index(fields=("instance",), name="timer_instance"),
+            models.Index(fields=("due_at",), condition=Q(status="scheduled"), name="timer_due"),
+        )
+
+    def __str__(self) -> str:
+        return f"timer {self.pk} {self.step_id} ({self.status})"
+
+    @transition(field=status, source=TimerStatus.SCHEDULED, target=TimerStatus.FIRED)
+    def fire(self) -> None:
+        self.fired_at = timezone.now()
+
+    @transition(field=status, source=TimerStatus.SCHEDULED, target=TimerStatus.CANCELLED)
+    def cancel(self) -> None:
+        pass
 
 
 class Event(models.Model):

@@ -40,6 +40,12 @@ class JobStatus(models.TextChoices):
     CANCELLED = "cancelled"
 
 
+class TimerStatus(models.TextChoices):
+    SCHEDULED = "scheduled"
+    FIRED = "fired"
+    CANCELLED = "cancelled"
+
+
 class TaskState(models.TextChoices):
     OPEN = "open"
     ASSIGNED = "assigned"
@@ -66,6 +72,9 @@ class EventType(models.TextChoices):
     GATEWAY_EVALUATED = "GATEWAY_EVALUATED"
     JOIN_COMPLETED = "JOIN_COMPLETED"
     VARIABLES_UPDATED = "VARIABLES_UPDATED"
+    TIMER_SCHEDULED = "TIMER_SCHEDULED"
+    TIMER_FIRED = "TIMER_FIRED"
+    TIMER_CANCELLED = "TIMER_CANCELLED"
 
 
 class DefinitionFormat(models.TextChoices):

@@ -87,6 +87,12 @@ def _flow_node(process: ET.Element, picture: Picture, shape: Shape) -> None:
         code = _error_of(picture, shape)
         if code is not None:
             definition.set("errorRef", picture.errors[code])
+        if not shape.attached_to:
+            node = picture.graph.node(shape.step_id)
+            for tag, text in node_kind(node).bpmn_expressions(node).items():
+                expression = ET.SubElement(definition, _q(BPMN, tag))
+                expression.set(_q(XSI, "type"), "bpmn:tFormalExpression")
+                expression.text = _text(text)
 
 
 def _error_of(picture: Picture, shape: Shape) -> str | None:

@@ -111,6 +111,9 @@ class Node:
     # exclusive
     conditions: tuple[Condition, ...] = ()
     default: str = ""
+    # timer: wait this long, or until this ISO date and time (a `${...}` template may give it)
+    wait_seconds: float | None = None
+    wait_until: str = ""
     # fail
     error: str = ""
     cause: str = ""

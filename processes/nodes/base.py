@@ -9,7 +9,7 @@ A kind is one class, one instance of which is registered in `processes.nodes`. I
 * its BPMN element: `bpmn`;
 * its database hooks: `enter` (a token arrives and rests here), `cancel` (the instance is
   terminated), `resume` (the instance runs again), `retry` (an operator retries a token
-  that failed here).
+  that failed here), and, for a kind that sets timers, `timer_fire`.
 
 The pure parts are plain methods. The hooks run inside a locked instance change
 (`processes.services.advance.Change`) and import the ORM where they run, so the engine,
@@ -31,7 +31,7 @@ if TYPE_CHECKING:
     from processes.dsl.outline import Draft, Links
     from processes.dsl.problems import Problems
     from processes.engine.routing import Walk
-    from processes.models import Token
+    from processes.models import Timer, Token
     from processes.services.advance import Change
 
 Names = list[tuple[str, str]]  # (step id, pointer where it is written)
@@ -111,6 +111,11 @@ class NodeKind(ABC):
         """The error the instance ends with at this node, if it is an error end."""
         return None
 
+    def bpmn_expressions(self, node: Node) -> dict[str, str]:
+        """The expressions inside the node's BPMN event definition, by tag (a timer's
+        `timeDuration`)."""
+        return {}
+
     # The database hooks, run under the instance's row lock.
 
     @abstractmethod
@@ -128,6 +133,10 @@ class NodeKind(ABC):
     @abstractmethod
     def retry(self, change: Change, token: Token) -> None:
         """An operator retries the instance: `token` failed at a node of this kind."""
+
+    def timer_fire(self, change: Change, timer: Timer) -> None:
+        """A timer this kind set at its node is due (the sweeper or a resume found it)."""
+        raise TypeError(f"a {self.type} node sets no timers ({timer.step_id})")
 
 
 class PassingKind(NodeKind, abstract=True):

@@ -169,8 +169,13 @@ def step_complete(
     instance = change.instance
     if result:
         instance.variables = {**instance.variables, **result}
-    _token_end(change, token_id, "end")
     change.log.add(EventType.TASK_COMPLETED, node_id, result=result, **payload)
+    token_move_on(change, token_id=token_id, node_id=node_id)
+
+
+def token_move_on(change: Change, *, token_id: int, node_id: str) -> None:
+    """What held `token_id` at `node_id` let it go (a timer fired): route on to `next`."""
+    _token_end(change, token_id, "end")
     route_from(change, source=node_id, targets=change.graph.node(node_id).next)
 
 

@@ -2,7 +2,7 @@
 
 It sends the jobs that are due and that no worker holds: retries whose backoff has passed,
 and jobs whose message went missing (a broker restart or flush). It also takes back jobs
-whose worker died mid-step (an expired lease).
+whose worker died mid-step (an expired lease), and fires the timers that are due.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from django.utils import timezone
 from processes.models import Job
 from processes.services.dispatch import jobs_dispatch_on_commit
 from processes.services.lease_expiry import job_lease_expire
+from processes.services.timers import timers_fire_due
 from processes.settings import engine_setting
 from processes.statuses import InstanceStatus, JobStatus
 
@@ -29,10 +30,12 @@ logger = logging.getLogger(__name__)
 class SweepReport:
     dispatched: int
     expired: int
+    fired: int  # timers
 
 
 def jobs_sweep() -> SweepReport:
-    """Locks the due job rows it sends (SKIP LOCKED, so two sweeps never send one job twice)."""
+    """Locks the due job rows it sends (SKIP LOCKED, so two sweeps never send one job twice);
+    then fires due timers, each under its instance's lock (`timers_fire_due`)."""
     now = timezone.now()
     expired = list(
         Job.objects.filter(status=JobStatus.RUNNING, lease_expires_at__lt=now).values_list(
@@ -58,4 +61,5 @@ def jobs_sweep() -> SweepReport:
         if due:
             Job.objects.filter(pk__in=due).update(dispatched_at=now)
             jobs_dispatch_on_commit(due)
-    return SweepReport(dispatched=len(due), expired=len(expired))
+    fired = timers_fire_due()
+    return SweepReport(dispatched=len(due), expired=len(expired), fired=fired)

@@ -35,9 +35,12 @@ EVENT_LABELS = {
     EventType.GATEWAY_EVALUATED: "Decision taken",
     EventType.JOIN_COMPLETED: "Branches joined",
     EventType.VARIABLES_UPDATED: "Variables edited",
+    EventType.TIMER_SCHEDULED: "Timer set",
+    EventType.TIMER_FIRED: "Timer fired",
+    EventType.TIMER_CANCELLED: "Timer cancelled",
 }
 # Internal references and bookkeeping people do not need in the timeline.
-HIDDEN_DETAILS = {"task_id", "job_id", "kind", "manual", "expression"}
+HIDDEN_DETAILS = {"task_id", "job_id", "timer_id", "kind", "manual", "expression"}
 # Payload entries holding variables: shown as their own entries.
 VARIABLE_DETAILS = {"result", "variables"}
 # Payload entries naming a step, or several.

@@ -434,7 +434,7 @@ spec:
       timeout: forever
       retry: [{maxAttempts: 0, backoffRate: 0.5, intervalSeconds: soon, errorEquals: []}]
       next: [b]
-    - {name: b, type: wait}
+    - {name: b, type: teleport}
 """
     assert [
         (path, message.split(" (")[0].split(":")[0]) for path, _, message in found(source, "yaml")
@@ -446,7 +446,7 @@ spec:
         ("/spec/states/0/retry/0/maxAttempts", "'maxAttempts' must be at least 1"),
         ("/spec/states/0/retry/0/backoffRate", "'backoffRate' must be at least 1"),
         ("/spec/states/0/next", "'next' must be a string, not a list"),
-        ("/spec/states/1/type", "unknown state type 'wait'"),
+        ("/spec/states/1/type", "unknown state type 'teleport'"),
     ]
 
 

@@ -1,0 +1,81 @@
+"""Firing timers: the sweeper fires the due ones, a resume the ones that fell due meanwhile.
+
+Lock order: the instance row first, then the timer row, as every change of an instance
+does. Terminating an instance cancels its timers under the instance lock; a sweeper that
+locked a timer first and then waited for its instance would deadlock against it.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from django.utils import timezone
+
+from processes.models import Timer
+from processes.nodes import node_kind
+from processes.services.advance import Change, instance_change
+from processes.statuses import InstanceStatus, TimerStatus, TokenStatus
+
+BATCH = 500
+logger = logging.getLogger(__name__)
+
+
+def timers_fire_due() -> int:
+    """Fire every due timer of a running instance, each in its own unit of work; returns how
+    many fired. Two sweeps racing fire each timer once (see `timer_fire`)."""
+    due = list(
+        Timer.objects.filter(
+            status=TimerStatus.SCHEDULED,
+            due_at__lte=timezone.now(),
+            instance__status=InstanceStatus.RUNNING,
+        )
+        .order_by("due_at", "id")
+        .values_list("id", "instance_id")[:BATCH]
+    )
+    fired = 0
+    for timer_id, instance_id in due:
+        try:
+            fired += timer_fire(timer_id=timer_id, instance_id=instance_id)
+        except Exception:
+            logger.exception("could not fire timer %s", timer_id)
+    return fired
+
+
+def timer_fire(*, timer_id: int, instance_id: str) -> bool:
+    """Fire timer `timer_id` if it is still scheduled and its instance runs; whether it fired.
+
+    Locks the instance row, then the timer's (FOR UPDATE SKIP LOCKED). The instance lock
+    makes a second sweep wait and then find the timer fired; a suspended, failed or
+    terminated instance leaves it alone.
+    """
+    with instance_change(instance_id) as change:
+        if change.instance.status != InstanceStatus.RUNNING:
+            return False
+        timer = (
+            Timer.objects.select_for_update(skip_locked=True, of=("self",))
+            .filter(pk=timer_id, status=TimerStatus.SCHEDULED)
+            .first()
+        )
+        if timer is None:
+            return False
+        _fire(change, timer)
+    return True
+
+
+def instance_timers_fire_due(change: Change) -> None:
+    """Fire the instance's due timers inside `change` (a resume), oldest due first; runs
+    under the instance lock that `change` holds."""
+    due = Timer.objects.filter(
+        instance=change.instance,
+        status=TimerStatus.SCHEDULED,
+        due_at__lte=timezone.now(),
+        token__status=TokenStatus.ACTIVE,
+    ).order_by("due_at", "id")
+    for timer in due.select_for_update(of=("self",)):
+        if change.instance.status != InstanceStatus.RUNNING:
+            break  # an earlier timer's path failed the instance
+        _fire(change, timer)
+
+
+def _fire(change: Change, timer: Timer) -> None:
+    node_kind(change.graph.node(timer.step_id)).timer_fire(change, timer)
