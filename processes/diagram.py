@@ -190,7 +190,7 @@ def path_taken(
     stopped = {*waiting, *failed}
     passed = [START_ID] if any(f.source == START_ID for f in taken.values()) else []
     passed += [shape[s] for s in graph.nodes if s in reached - stopped]
-    passed += [f.source for f in taken.values() if f.caught]
+    passed += [f.source for f in taken.values() if f.caught or f.boundary]
     return Path(
         waiting=[shape[s] for s in dict.fromkeys(waiting)],
         failed=[shape[s] for s in dict.fromkeys(failed) if s not in waiting],
@@ -204,7 +204,9 @@ def _onward(picture: Picture, step_id: str) -> list[Flow]:
     return [
         f
         for f in picture.flows
-        if f.from_step == step_id and f.condition is None and not f.is_default and not f.caught
+        if f.from_step == step_id
+        and f.condition is None
+        and not (f.is_default or f.caught or f.boundary)
     ]
 
 

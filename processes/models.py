@@ -374,6 +374,8 @@ class Timer(FSMModelMixin, models.Model):
     )
     token = models.ForeignKey(Token, on_delete=models.CASCADE, related_name="timers")
     step_id = models.CharField(max_length=200)
+    # Which of the step's `boundary` events this timer is (its index); None: a timer step.
+    boundary = models.PositiveSmallIntegerField(null=True, blank=True)
     status = FSMField(
         max_length=16, default=TimerStatus.SCHEDULED, choices=TimerStatus.choices, protected=True
     )

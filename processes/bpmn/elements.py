@@ -28,9 +28,13 @@ TASK_SIZE = (100, 80)
 GATEWAY_SIZE = (50, 50)
 EVENT_SIZE = (36, 36)
 
-# Not node kinds: the event every picture starts with, and a service step's catch route
-# (an error boundary event on the step, flowing to the step that handles the error).
+# Not node kinds: the event every picture starts with, a service step's catch route (an
+# error boundary event on the step, flowing to the step that handles the error), and a
+# step's boundary timer (a timer boundary event, flowing to its `next`).
 START_EVENT = BpmnElement("startEvent", *EVENT_SIZE)
 ERROR_BOUNDARY_EVENT = BpmnElement(
     "boundaryEvent", *EVENT_SIZE, event_definition="errorEventDefinition"
+)
+TIMER_BOUNDARY_EVENT = BpmnElement(
+    "boundaryEvent", *EVENT_SIZE, event_definition="timerEventDefinition"
 )

@@ -72,6 +72,8 @@ def _flow_node(process: ET.Element, picture: Picture, shape: Shape) -> None:
     )
     if shape.attached_to:
         element.set("attachedToRef", shape.attached_to)
+        if not shape.cancels:
+            element.set("cancelActivity", "false")
     elif shape.step_id:
         element.set(_q(FLOWDESK, "stepId"), _text(shape.step_id))
     for flow in picture.flows:
@@ -87,12 +89,15 @@ def _flow_node(process: ET.Element, picture: Picture, shape: Shape) -> None:
         code = _error_of(picture, shape)
         if code is not None:
             definition.set("errorRef", picture.errors[code])
-        if not shape.attached_to:
+        if shape.attached_to:
+            expressions = dict(shape.expressions)
+        else:
             node = picture.graph.node(shape.step_id)
-            for tag, text in node_kind(node).bpmn_expressions(node).items():
-                expression = ET.SubElement(definition, _q(BPMN, tag))
-                expression.set(_q(XSI, "type"), "bpmn:tFormalExpression")
-                expression.text = _text(text)
+            expressions = node_kind(node).bpmn_expressions(node)
+        for tag, text in expressions.items():
+            expression = ET.SubElement(definition, _q(BPMN, tag))
+            expression.set(_q(XSI, "type"), "bpmn:tFormalExpression")
+            expression.text = _text(text)
 
 
 def _error_of(picture: Picture, shape: Shape) -> str | None:

@@ -1,5 +1,6 @@
-"""The BPMN picture of a graph as plain data: one shape per step (plus the start event and
-the error boundary events of catch routes) and one sequence flow per way between them.
+"""The BPMN picture of a graph as plain data: one shape per step (plus the start event, the
+error boundary events of catch routes and the timer boundary events of steps) and one
+sequence flow per way between them.
 
 Element ids are XML NCNames made deterministically from step ids, which may hold any
 character; the export keeps the step id itself beside each element. The instance diagram
@@ -16,10 +17,12 @@ from dataclasses import dataclass, field
 from processes.bpmn.elements import (
     ERROR_BOUNDARY_EVENT,
     START_EVENT,
+    TIMER_BOUNDARY_EVENT,
     BpmnElement,
 )
 from processes.dsl.graph import ALL_ERRORS, Graph
 from processes.nodes import node_kind
+from processes.nodes.timer import wait_expressions
 
 START_ID = "StartEvent_1"
 _NOT_NCNAME = re.compile(r"[^A-Za-z0-9._-]")
@@ -34,6 +37,8 @@ class Shape:
     step_id: str = ""  # empty for the start event
     attached_to: str = ""  # a boundary event's step shape id
     errors: tuple[str, ...] = ()  # the errors a boundary event catches
+    expressions: tuple[tuple[str, str], ...] = ()  # a boundary timer's (tag, expression)
+    cancels: bool = True  # a boundary event interrupts its step (BPMN cancelActivity)
 
 
 @dataclass(frozen=True)
@@ -49,6 +54,7 @@ class Flow:
     condition: str | None = None
     is_default: bool = False
     caught: tuple[str, ...] = ()  # a catch route: the errors it handles
+    boundary: bool = False  # leaves from a boundary event of the step (a timer's), not the step
 
     @property
     def name(self) -> str:
@@ -101,6 +107,18 @@ def graph_picture(graph: Graph) -> Picture:
                 errors=rule.error_equals,
             )
             flows.add(boundary, node.id, rule.next, caught=rule.error_equals)
+        for number, event in enumerate(node.boundary, start=1):
+            boundary = f"{source.replace('Step_', 'Timer_', 1)}_{number}"
+            picture.shapes[boundary] = Shape(
+                boundary,
+                TIMER_BOUNDARY_EVENT,
+                "",
+                node.id,
+                attached_to=source,
+                expressions=tuple(wait_expressions(event, repeat=event.repeat).items()),
+                cancels=event.interrupting,
+            )
+            flows.add(boundary, node.id, event.next, boundary=True)
     return picture
 
 

@@ -37,6 +37,21 @@ class CatchRule:
 
 
 @dataclass(frozen=True)
+class BoundaryEvent:
+    """An event on a step that waits (service, user): when it happens, the path goes on at
+    `next`. `type` names what it waits for (only "timer" so far); an interrupting one
+    cancels the step, another starts a new path beside it, up to `repeat` times (None:
+    forever)."""
+
+    type: str
+    next: str
+    interrupting: bool = True
+    wait_seconds: float | None = None  # timer: how long after the step is entered
+    wait_until: str = ""  # timer: or until when (a `${...}` template may give it)
+    repeat: int | None = 1
+
+
+@dataclass(frozen=True)
 class Condition:
     """An exclusive-gateway branch: `expression` is a `${...}` template or a bare expression."""
 
@@ -101,6 +116,7 @@ class Node:
     timeout_seconds: float | None = None
     retry: tuple[RetryRule, ...] = ()
     catch: tuple[CatchRule, ...] = ()
+    boundary: tuple[BoundaryEvent, ...] = ()  # service, user
     # user
     assignee: str = ""  # a username, a group name or a `${...}` template
     candidate_users: tuple[str, ...] = ()
@@ -124,6 +140,7 @@ class Node:
         if self.default:
             found.append(self.default)
         found.extend(c.next for c in self.catch)
+        found.extend(b.next for b in self.boundary)
         return tuple(dict.fromkeys(found))
 
 
@@ -245,6 +262,7 @@ def _node_from_dict(raw: dict[str, Any]) -> Node:
                 CatchRule(**{**c, "error_equals": tuple(c["error_equals"])})
                 for c in raw.get("catch", ())
             ),
+            "boundary": tuple(BoundaryEvent(**b) for b in raw.get("boundary", ())),
             "candidate_users": tuple(raw.get("candidate_users", ())),
             "candidate_groups": tuple(raw.get("candidate_groups", ())),
             "form": {

@@ -17,6 +17,7 @@ from processes.dsl.outline import Draft, Links, Outline
 from processes.dsl.parts import link_all, read_start, read_variables
 from processes.dsl.problems import Problems, child
 from processes.nodes import JSON_KINDS
+from processes.nodes.boundary import boundary_refuse
 
 
 def read_json(source: str) -> tuple[Outline | None, Problems]:
@@ -88,6 +89,7 @@ def _read_step(step: Section) -> Draft | None:
         link_all(next_names, link)
         return Draft(step_id, step.path, None, link.refs) if step_id else None
     fields = kind.read_json(step, config, next_names, link)
+    boundary_refuse(kind, config, kind.json_type)
     if not step_id:
         return None
     node = Node(id=step_id, name=name, type=kind.type, **fields)

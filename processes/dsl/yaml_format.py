@@ -28,6 +28,7 @@ from processes.dsl.outline import Draft, Links, Outline, Ref
 from processes.dsl.parts import link_all, read_start, read_variables
 from processes.dsl.problems import Problems, child
 from processes.nodes import YAML_KINDS
+from processes.nodes.boundary import boundary_refuse
 from processes.nodes.exclusive import merge_node
 from processes.nodes.parallel import gateway_node
 
@@ -204,6 +205,7 @@ class _States:
             fields = None
         else:
             fields = kind.read_yaml(state, place)
+            boundary_refuse(kind, state, kind.yaml_type)
         if not name:
             return
         refs = place.link.refs
@@ -317,4 +319,5 @@ def _retarget(node: Node, old: str, new: str) -> Node:
         conditions=tuple(replace(c, next=swap(c.next)) for c in node.conditions),
         default=swap(node.default),
         catch=tuple(replace(c, next=swap(c.next)) for c in node.catch),
+        boundary=tuple(replace(b, next=swap(b.next)) for b in node.boundary),
     )

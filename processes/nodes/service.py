@@ -16,7 +16,8 @@ from processes.dsl.graph import Node, RetryRule
 from processes.dsl.parts import error_names, read_catch, read_input
 from processes.engine.expressions import ExpressionError, render
 from processes.engine.plan import Activate
-from processes.nodes.base import Names, NodeKind, YamlPlace
+from processes.nodes.base import Names, YamlPlace
+from processes.nodes.boundary import BoundaryHost, boundary_due, read_boundary
 
 if TYPE_CHECKING:
     from processes.dsl.fields import Section
@@ -30,11 +31,11 @@ BACKOFF_RATES = {"fixed": 1.0, "exponential": 2.0}
 _ARN_FUNCTION = re.compile(r"arn:.*?:function:([^:]+)")
 
 
-class ServiceKind(NodeKind):
+class ServiceKind(BoundaryHost):
     type = "service"
     json_type = "service_task"
     yaml_type = "task"
-    fields = ("next", "service", "input", "timeout_seconds", "retry", "catch")
+    fields = ("next", "service", "input", "timeout_seconds", "retry", "catch", "boundary")
     bpmn = BpmnElement("serviceTask", *TASK_SIZE)
 
     def read_json(self, step: Section, config: Section, next_names: Names, link: Links):
@@ -46,6 +47,7 @@ class ServiceKind(NodeKind):
             "timeout_seconds": config.duration("timeout"),
             "retry": _json_retry(config) if config.has("retry_policy") else (),
             "catch": read_catch(config, "catch", link),
+            "boundary": read_boundary(config, "boundary", link),
             "next": tuple(link(target, path) for target, path in next_names),
         }
 
@@ -56,6 +58,7 @@ class ServiceKind(NodeKind):
             "timeout_seconds": state.duration("timeout"),
             "retry": _yaml_retry(state),
             "catch": read_catch(state, "catch", place.link),
+            "boundary": read_boundary(state, "boundary", place.link),
             "next": place.successor(state),
         }
 
@@ -81,6 +84,7 @@ class ServiceKind(NodeKind):
         instance = change.instance
         try:
             input_values = render(node.input, instance.variables) if node.input is not None else {}
+            due = boundary_due(node, instance.variables, now=timezone.now())
         except ExpressionError as exc:
             fail_on_expression(change, node, arrived_from, exc)
             return
@@ -105,6 +109,7 @@ class ServiceKind(NodeKind):
         change.log.add_by_engine(
             EventType.TASK_SCHEDULED, node.id, kind=self.type, service=node.service, job_id=job.pk
         )
+        self.boundary_arm(change, node, token, due)
 
     def cancel(self, change: Change) -> None:
         from processes.models import Job
@@ -116,6 +121,19 @@ class ServiceKind(NodeKind):
             job.cancel()
             job.save()
             change.log.add(EventType.TASK_CANCELLED, job.step_id, job_id=job.pk)
+
+    def holder_cancel(self, change: Change, token_id: int) -> None:
+        """Cancel the token's job: a worker running it finds its lease gone, and its late
+        result changes nothing."""
+        from processes.models import Job
+        from processes.statuses import EventType, JobStatus
+
+        for job in Job.objects.filter(
+            token_id=token_id, status__in=(JobStatus.SCHEDULED, JobStatus.RUNNING)
+        ).select_for_update(of=("self",)):
+            job.cancel()
+            job.save()
+            change.log.add_by_engine(EventType.TASK_CANCELLED, job.step_id, job_id=job.pk)
 
     def resume(self, change: Change, *, rerun_failed: bool) -> None:
         """Apply job outcomes that arrived meanwhile, then resend the due jobs.

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from processes.bpmn.elements import EVENT_SIZE, BpmnElement
 from processes.dsl.fields import check_template
-from processes.dsl.graph import Node
+from processes.dsl.graph import BoundaryEvent, Node
 from processes.engine.expressions import ExpressionError, render
 from processes.engine.kinds import kind_of
 from processes.engine.plan import Activate
@@ -54,11 +54,7 @@ class TimerKind(NodeKind):
         walk.emit(Activate(node.id, arrived_from))
 
     def bpmn_expressions(self, node: Node) -> dict[str, str]:
-        seconds = node.wait_seconds
-        if seconds is not None:
-            whole = float(seconds).is_integer()
-            return {"timeDuration": f"PT{int(seconds) if whole else seconds}S"}
-        return {"timeDate": node.wait_until}
+        return wait_expressions(node)
 
     def enter(self, change: Change, node: Node, arrived_from: str) -> None:
         """Work out when the timer is due, then place the token and its Timer row. An `until`
@@ -153,6 +149,18 @@ def read_wait(section: Section, *, seconds_key: str, until_key: str) -> dict[str
     return {"wait_seconds": seconds, "wait_until": until}
 
 
+def wait_expressions(wait: Node | BoundaryEvent, *, repeat: int | None = 1) -> dict[str, str]:
+    """The BPMN timer expression of a wait: `timeDuration`, `timeDate`, or for a wait that
+    repeats `timeCycle` (R<n>/<duration>; R/ repeats without end)."""
+    seconds = wait.wait_seconds
+    if seconds is None:
+        return {"timeDate": wait.wait_until}
+    duration = f"PT{int(seconds) if float(seconds).is_integer() else seconds}S"
+    if repeat == 1:
+        return {"timeDuration": duration}
+    return {"timeCycle": f"R{repeat or ''}/{duration}"}
+
+
 def instant_parse(text: str) -> datetime:
     """An ISO 8601 date and time (`2026-12-01T09:00:00Z`); without an offset it is taken in
     the server's time zone. ValueError when `text` is none."""
@@ -167,7 +175,9 @@ def instant_parse(text: str) -> datetime:
     return instant if timezone.is_aware(instant) else timezone.make_aware(instant)
 
 
-def wait_due_at(node: Node, variables: dict[str, Any], *, now: datetime) -> datetime:
+def wait_due_at(
+    node: Node | BoundaryEvent, variables: dict[str, Any], *, now: datetime
+) -> datetime:
     """When a token arriving `now` at timer `node` is due; ExpressionError when its `until`
     does not give an ISO 8601 date and time."""
     if node.wait_seconds is not None:

@@ -14,7 +14,8 @@ from processes.dsl.graph import Node
 from processes.dsl.parts import USER_FIELDS, read_user
 from processes.engine.expressions import ExpressionError
 from processes.engine.plan import Activate
-from processes.nodes.base import Names, NodeKind, YamlPlace
+from processes.nodes.base import Names, YamlPlace
+from processes.nodes.boundary import BoundaryHost, boundary_due, read_boundary
 
 if TYPE_CHECKING:
     from processes.dsl.fields import Section
@@ -24,7 +25,7 @@ if TYPE_CHECKING:
     from processes.services.advance import Change
 
 
-class UserKind(NodeKind):
+class UserKind(BoundaryHost):
     type = "user"
     json_type = "user_task"
     yaml_type = "user"
@@ -36,27 +37,40 @@ class UserKind(NodeKind):
         "form",
         "due_in_seconds",
         "priority",
+        "boundary",
     )
     bpmn = BpmnElement("userTask", *TASK_SIZE)
 
     def read_json(self, step: Section, config: Section, next_names: Names, link: Links):
         return {
             **read_user(config),
+            "boundary": read_boundary(config, "boundary", link),
             "next": tuple(link(target, path) for target, path in next_names),
         }
 
     def read_yaml(self, state: Section, place: YamlPlace) -> dict[str, Any]:
-        return {**read_user(_user_fields(state)), "next": place.successor(state)}
+        return {
+            **read_user(_user_fields(state)),
+            "boundary": read_boundary(state, "boundary", place.link),
+            "next": place.successor(state),
+        }
 
     def walk(self, node: Node, arrived_from: str, walk: Walk) -> None:
         walk.emit(Activate(node.id, arrived_from))
 
     def enter(self, change: Change, node: Node, arrived_from: str) -> None:
         """Place the token and open its task (assignee and candidates rendered now)."""
+        from django.utils import timezone
+
         from processes.services.advance import fail_on_expression, token_place
         from processes.services.user_steps import task_open
         from processes.statuses import EventType, TokenHolder
 
+        try:
+            due = boundary_due(node, change.instance.variables, now=timezone.now())
+        except ExpressionError as exc:
+            fail_on_expression(change, node, arrived_from, exc)
+            return
         token = token_place(change, node, arrived_from, holder=TokenHolder.TASK)
         try:
             task = task_open(instance=change.instance, token=token, node=node)
@@ -70,6 +84,7 @@ class UserKind(NodeKind):
             task_id=task.pk,
             assignee=task.assignee.get_username() if task.assignee else None,
         )
+        self.boundary_arm(change, node, token, due)
 
     def cancel(self, change: Change) -> None:
         """Cancel the instance's open and claimed tasks: they leave every inbox."""
@@ -82,6 +97,18 @@ class UserKind(NodeKind):
             task.cancel()
             task.save()
             change.log.add(EventType.TASK_CANCELLED, task.step_id, task_id=task.pk)
+
+    def holder_cancel(self, change: Change, token_id: int) -> None:
+        """Cancel the token's task: it leaves every inbox."""
+        from processes.statuses import EventType, TaskState
+        from tasks.models import Task
+
+        for task in Task.objects.filter(
+            token_id=token_id, state__in=(TaskState.OPEN, TaskState.ASSIGNED)
+        ).select_for_update(of=("self",)):
+            task.cancel()
+            task.save()
+            change.log.add_by_engine(EventType.TASK_CANCELLED, task.step_id, task_id=task.pk)
 
     def resume(self, change: Change, *, rerun_failed: bool) -> None:
         """Nothing arrives meanwhile: a task cannot be completed while the instance does not

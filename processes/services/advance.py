@@ -22,6 +22,7 @@ from processes.engine.expressions import ExpressionError
 from processes.errors import NotFound
 from processes.models import Job, ProcessInstance, Token
 from processes.nodes import KINDS, node_kind
+from processes.nodes.boundary import boundary_timers_cancel
 from processes.rows import row_insert, row_lock, row_save, rows_update
 from processes.services.dispatch import jobs_dispatch_on_commit
 from processes.services.history import EventLog
@@ -176,12 +177,27 @@ def step_complete(
 def token_move_on(change: Change, *, token_id: int, node_id: str) -> None:
     """What held `token_id` at `node_id` let it go (a timer fired): route on to `next`."""
     _token_end(change, token_id, "end")
+    _boundary_disarm(change, token_id=token_id, node_id=node_id)
     route_from(change, source=node_id, targets=change.graph.node(node_id).next)
 
 
 def token_end_and_route(change: Change, *, token_id: int, node_id: str, target: str) -> None:
     _token_end(change, token_id, "end")
+    _boundary_disarm(change, token_id=token_id, node_id=node_id)
     route_from(change, source=node_id, targets=(target,))
+
+
+def token_interrupt(change: Change, *, token_id: int, node_id: str) -> None:
+    """An interrupting boundary event fired: the token at `node_id` is cancelled, and the
+    step's other boundary timers with it (the caller routes on)."""
+    _token_end(change, token_id, "cancel")
+    _boundary_disarm(change, token_id=token_id, node_id=node_id)
+
+
+def _boundary_disarm(change: Change, *, token_id: int, node_id: str) -> None:
+    # Only steps with boundary events query for their timers: this runs on every step.
+    if change.graph.node(node_id).boundary:
+        boundary_timers_cancel(change, token_id=token_id, step_id=node_id)
 
 
 def instance_fail_at(
