@@ -1,7 +1,10 @@
 """Where an instance is and where it went, from its tokens and history, as BPMN ids."""
 
+import json
+
 from processes.bpmn.model import START_ID, graph_picture
 from processes.diagram import path_taken
+from processes.dsl import compile_definition
 from tests.bpmn.graphs import every_kind, with_loop
 
 
@@ -70,3 +73,37 @@ def test_path__a_loop_marks_each_flow_once():
     )
     assert len(path.flows) == len(picture.flows) == 4
     assert path.passed == [START_ID, "Step_work", "Step_check", "Step_end"]
+
+
+def test_path__a_fired_boundary_timer_takes_its_event_a_completed_step_its_next():
+    doc = {
+        "name": "escalation",
+        "steps": [
+            {
+                "id": "approve",
+                "type": "user_task",
+                "config": {
+                    "assignee": "bob",
+                    "boundary": [{"type": "timer", "duration": "3d", "next": "escalate"}],
+                },
+                "next": "done",
+            },
+            {"id": "escalate", "type": "end"},
+            {"id": "done", "type": "end"},
+        ],
+    }
+    picture = graph_picture(compile_definition(json.dumps(doc), "json"))
+    fired = path_taken(
+        picture,
+        events=[("WORKFLOW_STARTED", "", {}), ("TIMER_FIRED", "approve", {})],
+        tokens=[("approve", "cancelled", ""), ("escalate", "done", "approve")],
+    )
+    assert flow_ends(picture, fired.flows) == {("start", "approve"), ("approve", "escalate")}
+    assert "Timer_approve_1" in fired.passed
+    completed = path_taken(
+        picture,
+        events=[("WORKFLOW_STARTED", "", {}), ("TASK_COMPLETED", "approve", {})],
+        tokens=[("approve", "done", "")],
+    )
+    assert flow_ends(picture, completed.flows) == {("start", "approve"), ("approve", "done")}
+    assert "Timer_approve_1" not in completed.passed
