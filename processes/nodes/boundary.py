@@ -91,26 +91,21 @@ class BoundaryHost(NodeKind, abstract=True):
     def boundary_arm(self, change: Change, node: Node, token: Token, due: list[datetime]) -> None:
         """Schedule a Timer for each of the step's timer events (`due`, from `boundary_due`),
         linked to `token`, the token resting at the step."""
+        from processes.services.timers import timer_schedule
+
         for index, due_at in enumerate(due):
-            _timer_schedule(change, token_id=token.pk, step_id=node.id, index=index, due_at=due_at)
+            timer_schedule(
+                change, token_id=token.pk, step_id=node.id, due_at=due_at, boundary=index
+            )
 
     def timer_fire(self, change: Change, timer: Timer) -> None:
         """A boundary timer is due: interrupt the step, or start a path beside it (and set
         the next reminder)."""
         from processes.services.advance import route_from, token_interrupt
-        from processes.statuses import EventType
+        from processes.services.timers import timer_mark_fired, timer_schedule
 
         event = change.graph.node(timer.step_id).boundary[timer.boundary]
-        timer.fire()
-        timer.save()
-        change.log.add_by_engine(
-            EventType.TIMER_FIRED,
-            timer.step_id,
-            timer_id=timer.pk,
-            due_at=timer.due_at.isoformat(),
-            boundary=timer.boundary,
-            interrupting=event.interrupting,
-        )
+        timer_mark_fired(change, timer, interrupting=event.interrupting)
         if event.interrupting:
             self.holder_cancel(change, timer.token_id)
             token_interrupt(change, token_id=timer.token_id, node_id=timer.step_id)
@@ -119,12 +114,12 @@ class BoundaryHost(NodeKind, abstract=True):
         # Counted from the rows: a reminder's firings survive every restart with them.
         fired = timer.token.timers.filter(boundary=timer.boundary, fired_at__isnull=False).count()
         if event.repeat is None or fired < event.repeat:
-            _timer_schedule(
+            timer_schedule(
                 change,
                 token_id=timer.token_id,
                 step_id=timer.step_id,
-                index=timer.boundary,
                 due_at=timer.fired_at + timedelta(seconds=event.wait_seconds),
+                boundary=timer.boundary,
             )
         route_from(change, source=timer.step_id, targets=(event.next,))
 
@@ -136,38 +131,12 @@ def boundary_due(node: Node, variables: dict[str, Any], *, now: datetime) -> lis
     return [wait_due_at(event, variables, now=now) for event in node.boundary]
 
 
-def _timer_schedule(change: Change, *, token_id: int, step_id: str, index: int, due_at) -> None:
-    from processes.models import Timer
-    from processes.rows import row_insert
-    from processes.statuses import EventType
-
-    timer = Timer(
-        instance=change.instance, token_id=token_id, step_id=step_id, boundary=index, due_at=due_at
-    )
-    row_insert(timer)
-    change.log.add_by_engine(
-        EventType.TIMER_SCHEDULED,
-        step_id,
-        timer_id=timer.pk,
-        due_at=due_at.isoformat(),
-        boundary=index,
-    )
-
-
-def boundary_timers_cancel(change: Change, *, token_id: int, step_id: str) -> None:
+def boundary_timers_cancel(change: Change, *, token_id: int) -> None:
     """The step finished first (completed, routed by a catch, interrupted): its boundary
     timers still scheduled are cancelled. Locks the timer rows (under the instance lock)."""
     from processes.models import Timer
-    from processes.statuses import EventType, TimerStatus
+    from processes.services.timers import timers_cancel
+    from processes.statuses import TimerStatus
 
     scheduled = Timer.objects.filter(token_id=token_id, status=TimerStatus.SCHEDULED)
-    for timer in scheduled.select_for_update(of=("self",)):
-        timer.cancel()
-        timer.save()
-        change.log.add_by_engine(
-            EventType.TIMER_CANCELLED,
-            step_id,
-            timer_id=timer.pk,
-            due_at=timer.due_at.isoformat(),
-            boundary=timer.boundary,
-        )
+    timers_cancel(change, scheduled.select_for_update(of=("self",)), by_engine=True)

@@ -61,10 +61,9 @@ class TimerKind(NodeKind):
         that gives no date and time fails the instance here, like a bad template."""
         from django.utils import timezone
 
-        from processes.models import Timer
-        from processes.rows import row_insert
         from processes.services.advance import fail_on_expression, token_place
-        from processes.statuses import EventType, TokenHolder
+        from processes.services.timers import timer_schedule
+        from processes.statuses import TokenHolder
 
         try:
             due_at = wait_due_at(node, change.instance.variables, now=timezone.now())
@@ -72,41 +71,24 @@ class TimerKind(NodeKind):
             fail_on_expression(change, node, arrived_from, exc)
             return
         token = token_place(change, node, arrived_from, holder=TokenHolder.TIMER)
-        timer = Timer(instance=change.instance, token=token, step_id=node.id, due_at=due_at)
-        row_insert(timer)
-        change.log.add_by_engine(
-            EventType.TIMER_SCHEDULED, node.id, timer_id=timer.pk, due_at=due_at.isoformat()
-        )
+        timer_schedule(change, token_id=token.pk, step_id=node.id, due_at=due_at)
 
     def timer_fire(self, change: Change, timer: Timer) -> None:
         """The wait is over: the token moves on to `next`."""
         from processes.services.advance import token_move_on
-        from processes.statuses import EventType
+        from processes.services.timers import timer_mark_fired
 
-        timer.fire()
-        timer.save()
-        change.log.add_by_engine(
-            EventType.TIMER_FIRED,
-            timer.step_id,
-            timer_id=timer.pk,
-            due_at=timer.due_at.isoformat(),
-        )
+        timer_mark_fired(change, timer)
         token_move_on(change, token_id=timer.token_id, node_id=timer.step_id)
 
     def cancel(self, change: Change) -> None:
         """Cancel the instance's scheduled timers (a person's terminate: their event)."""
         from processes.models import Timer
-        from processes.statuses import EventType, TimerStatus
+        from processes.services.timers import timers_cancel
+        from processes.statuses import TimerStatus
 
-        for timer in Timer.objects.filter(instance=change.instance, status=TimerStatus.SCHEDULED):
-            timer.cancel()
-            timer.save()
-            change.log.add(
-                EventType.TIMER_CANCELLED,
-                timer.step_id,
-                timer_id=timer.pk,
-                due_at=timer.due_at.isoformat(),
-            )
+        scheduled = Timer.objects.filter(instance=change.instance, status=TimerStatus.SCHEDULED)
+        timers_cancel(change, scheduled, by_engine=False)
 
     def resume(self, change: Change, *, rerun_failed: bool) -> None:
         """Fire the timers that fell due while the instance did not run (the sweeper skips

@@ -197,7 +197,7 @@ def token_interrupt(change: Change, *, token_id: int, node_id: str) -> None:
 def _boundary_disarm(change: Change, *, token_id: int, node_id: str) -> None:
     # Only steps with boundary events query for their timers: this runs on every step.
     if change.graph.node(node_id).boundary:
-        boundary_timers_cancel(change, token_id=token_id, step_id=node_id)
+        boundary_timers_cancel(change, token_id=token_id)
 
 
 def instance_fail_at(

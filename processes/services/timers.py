@@ -8,13 +8,17 @@ locked a timer first and then waited for its instance would deadlock against it.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
 
 from django.utils import timezone
 
 from processes.models import Timer
 from processes.nodes import node_kind
+from processes.rows import row_insert
 from processes.services.advance import Change, instance_change
-from processes.statuses import InstanceStatus, TimerStatus, TokenStatus
+from processes.statuses import EventType, InstanceStatus, TimerStatus, TokenStatus
 
 BATCH = 500
 logger = logging.getLogger(__name__)
@@ -75,6 +79,52 @@ def instance_timers_fire_due(change: Change) -> None:
         if change.instance.status != InstanceStatus.RUNNING:
             break  # an earlier timer's path failed the instance
         _fire(change, timer)
+
+
+def timer_schedule(
+    change: Change,
+    *,
+    token_id: int,
+    step_id: str,
+    due_at: datetime,
+    boundary: int | None = None,
+) -> Timer:
+    """A Timer row for the token resting at `step_id` (a timer step, or the step's boundary
+    event number `boundary`), with its TIMER_SCHEDULED event."""
+    timer = Timer(
+        instance=change.instance,
+        token_id=token_id,
+        step_id=step_id,
+        boundary=boundary,
+        due_at=due_at,
+    )
+    row_insert(timer)
+    change.log.add_by_engine(EventType.TIMER_SCHEDULED, step_id, **_described(timer))
+    return timer
+
+
+def timer_mark_fired(change: Change, timer: Timer, **details: Any) -> None:
+    """The timer's `fire` transition with its TIMER_FIRED event; the kind does the rest."""
+    timer.fire()
+    timer.save()
+    change.log.add_by_engine(EventType.TIMER_FIRED, timer.step_id, **_described(timer), **details)
+
+
+def timers_cancel(change: Change, timers: Iterable[Timer], *, by_engine: bool) -> None:
+    """Cancel `timers` with their TIMER_CANCELLED events: the engine's when a step finished
+    first, the change's actor's when a person terminated the instance."""
+    log = change.log.add_by_engine if by_engine else change.log.add
+    for timer in timers:
+        timer.cancel()
+        timer.save()
+        log(EventType.TIMER_CANCELLED, timer.step_id, **_described(timer))
+
+
+def _described(timer: Timer) -> dict[str, Any]:
+    described = {"timer_id": timer.pk, "due_at": timer.due_at.isoformat()}
+    if timer.boundary is not None:
+        described["boundary"] = timer.boundary
+    return described
 
 
 def _fire(change: Change, timer: Timer) -> None:
