@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from processes.bpmn.elements import TASK_SIZE, BpmnElement
@@ -112,28 +113,12 @@ class ServiceKind(BoundaryHost):
         self.boundary_arm(change, node, token, due)
 
     def cancel(self, change: Change) -> None:
-        from processes.models import Job
-        from processes.statuses import EventType, JobStatus
-
-        for job in Job.objects.filter(
-            instance=change.instance, status__in=(JobStatus.SCHEDULED, JobStatus.RUNNING)
-        ):
-            job.cancel()
-            job.save()
-            change.log.add(EventType.TASK_CANCELLED, job.step_id, job_id=job.pk)
+        _jobs_cancel(change, {"instance": change.instance}, log=change.log.add)
 
     def holder_cancel(self, change: Change, token_id: int) -> None:
         """Cancel the token's job: a worker running it finds its lease gone, and its late
         result changes nothing."""
-        from processes.models import Job
-        from processes.statuses import EventType, JobStatus
-
-        for job in Job.objects.filter(
-            token_id=token_id, status__in=(JobStatus.SCHEDULED, JobStatus.RUNNING)
-        ).select_for_update(of=("self",)):
-            job.cancel()
-            job.save()
-            change.log.add_by_engine(EventType.TASK_CANCELLED, job.step_id, job_id=job.pk)
+        _jobs_cancel(change, {"token_id": token_id}, log=change.log.add_by_engine)
 
     def resume(self, change: Change, *, rerun_failed: bool) -> None:
         """Apply job outcomes that arrived meanwhile, then resend the due jobs.
@@ -230,3 +215,17 @@ def _service_name(resource: str) -> str:
 
 
 KIND = ServiceKind()
+
+
+def _jobs_cancel(change: Change, where: dict[str, Any], *, log: Callable[..., None]) -> None:
+    """Cancel the scheduled and running jobs `where` selects (locked, under the instance
+    lock), each with its TASK_CANCELLED event made by `log`: the person's who terminated,
+    or the engine's when a boundary event interrupts the step."""
+    from processes.models import Job
+    from processes.statuses import EventType, JobStatus
+
+    running = (JobStatus.SCHEDULED, JobStatus.RUNNING)
+    for job in Job.objects.filter(status__in=running, **where).select_for_update(of=("self",)):
+        job.cancel()
+        job.save()
+        log(EventType.TASK_CANCELLED, job.step_id, job_id=job.pk)

@@ -7,6 +7,7 @@ due_date, priority}}``; YAML ``type: user`` with the same fields on the state or
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from processes.bpmn.elements import TASK_SIZE, BpmnElement
@@ -88,27 +89,11 @@ class UserKind(BoundaryHost):
 
     def cancel(self, change: Change) -> None:
         """Cancel the instance's open and claimed tasks: they leave every inbox."""
-        from processes.statuses import EventType, TaskState
-        from tasks.models import Task
-
-        for task in Task.objects.filter(
-            instance=change.instance, state__in=(TaskState.OPEN, TaskState.ASSIGNED)
-        ):
-            task.cancel()
-            task.save()
-            change.log.add(EventType.TASK_CANCELLED, task.step_id, task_id=task.pk)
+        _tasks_cancel(change, {"instance": change.instance}, log=change.log.add)
 
     def holder_cancel(self, change: Change, token_id: int) -> None:
         """Cancel the token's task: it leaves every inbox."""
-        from processes.statuses import EventType, TaskState
-        from tasks.models import Task
-
-        for task in Task.objects.filter(
-            token_id=token_id, state__in=(TaskState.OPEN, TaskState.ASSIGNED)
-        ).select_for_update(of=("self",)):
-            task.cancel()
-            task.save()
-            change.log.add_by_engine(EventType.TASK_CANCELLED, task.step_id, task_id=task.pk)
+        _tasks_cancel(change, {"token_id": token_id}, log=change.log.add_by_engine)
 
     def resume(self, change: Change, *, rerun_failed: bool) -> None:
         """Nothing arrives meanwhile: a task cannot be completed while the instance does not
@@ -130,3 +115,16 @@ def _user_fields(state: Section) -> Section:
 
 
 KIND = UserKind()
+
+
+def _tasks_cancel(change: Change, where: dict[str, Any], *, log: Callable[..., None]) -> None:
+    """Cancel the open and claimed tasks `where` selects (locked, under the instance lock),
+    each with its TASK_CANCELLED event made by `log`."""
+    from processes.statuses import EventType, TaskState
+    from tasks.models import Task
+
+    waiting = (TaskState.OPEN, TaskState.ASSIGNED)
+    for task in Task.objects.filter(state__in=waiting, **where).select_for_update(of=("self",)):
+        task.cancel()
+        task.save()
+        log(EventType.TASK_CANCELLED, task.step_id, task_id=task.pk)
