@@ -189,3 +189,25 @@ def test_claim__refused_while_the_process_is_suspended(people, expense_task):
     instance_suspend(instance=expense_task.instance)
     with pytest.raises(Conflict, match="suspended"):
         task_claim(task=expense_task, user=people["boss"])
+
+
+def test_timeline__a_boundary_timer_shows_its_due_time_not_its_index(people):
+    boundary = [{"type": "timer", "duration": "2d", "next": "late"}]
+    source = {
+        "name": "late-reply",
+        "steps": [
+            {
+                "id": "ask",
+                "type": "user_task",
+                "config": {"candidate_users": ["boss"], "boundary": boundary},
+                "next": ["done"],
+            },
+            {"id": "late", "type": "end"},
+            {"id": "done", "type": "end"},
+        ],
+    }
+    definition_publish(source=json.dumps(source), format="json")
+    instance = instance_start(definition_key="late-reply")
+    html = login("boss").get(f"/instances/{instance.pk}/").content.decode()
+    assert "Timer set" in html and "Due at" in html
+    assert "Boundary" not in html.split('id="timeline-title"', 1)[1]
