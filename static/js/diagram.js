@@ -9,6 +9,7 @@
   const xml = JSON.parse(document.getElementById("diagram-bpmn").textContent);
   const state = JSON.parse(document.getElementById("diagram-state").textContent);
   const viewer = new BpmnJS({ container: canvasElement });
+  const FIT_MARGIN = 0.8;
   const MARKERS = { waiting: "fd-waiting", failed: "fd-failed", passed: "fd-passed", flows: "fd-taken", clickable: "fd-clickable" };
 
   function showStep(elementId) {
@@ -20,10 +21,16 @@
     });
   }
 
+  function fit(canvas) {
+    // A margin keeps the bpmn.io mark, in the frame's corner, clear of the drawing.
+    canvas.zoom("fit-viewport", "auto");
+    canvas.zoom(canvas.zoom() * FIT_MARGIN, "auto");
+  }
+
   viewer.importXML(xml).then(function (result) {
     const canvas = viewer.get("canvas");
     const registry = viewer.get("elementRegistry");
-    canvas.zoom("fit-viewport", "auto");
+    fit(canvas);
     if (state) {
       Object.keys(MARKERS).forEach(function (key) {
         (state[key] || []).forEach(function (id) {
@@ -57,7 +64,7 @@
       canvas.scroll({ dx: move[0] * speed, dy: move[1] * speed });
     } else if (event.key === "+" || event.key === "=") canvas.zoom(canvas.zoom() * STEP, "auto");
     else if (event.key === "-" || event.key === "_") canvas.zoom(canvas.zoom() / STEP, "auto");
-    else if (event.key === "0") canvas.zoom("fit-viewport", "auto");
+    else if (event.key === "0") fit(canvas);
     else return;
     event.preventDefault();
   });
