@@ -42,6 +42,11 @@ TASK_COMPLETION = Histogram(
     buckets=(60, 300, 900, 3600, 4 * 3600, 86400, 3 * 86400, 7 * 86400, float("inf")),
 )
 JOB_RETRIES = Counter("workflow_job_retries", "Service-step attempts scheduled again")
+MESSAGES = Counter(
+    "workflow_messages",
+    "Messages sent to Flowdesk, by what became of them",
+    ["outcome"],  # delivered, buffered, started (by a trigger), refused
+)
 
 
 def record_service_step(*, outcome: str, seconds: float) -> None:
@@ -49,6 +54,10 @@ def record_service_step(*, outcome: str, seconds: float) -> None:
     STEP_DURATION.labels(type="service").observe(seconds)
     if outcome == "retried":
         JOB_RETRIES.inc()
+
+
+def record_message(*, outcome: str) -> None:
+    MESSAGES.labels(outcome=outcome).inc()
 
 
 def record_user_step(*, seconds: float) -> None:

@@ -23,6 +23,9 @@ from processes.statuses import (
     EventType,
     InstanceStatus,
     JobStatus,
+    MessageStatus,
+    SubscriptionKind,
+    SubscriptionStatus,
     TimerStatus,
     TokenHolder,
     TokenStatus,
@@ -400,6 +403,106 @@ class Timer(FSMModelMixin, models.Model):
 
     @transition(field=status, source=TimerStatus.SCHEDULED, target=TimerStatus.CANCELLED)
     def cancel(self) -> None:
+        pass
+
+
+class Subscription(FSMModelMixin, models.Model):
+    """A message or signal a token waits for (`processes.services.subscriptions`): at a
+    catch step, armed by an event gateway, or as a step's boundary event.
+
+    A message subscription is matched by name and correlation key (evaluated when the step
+    was entered); a signal's by name alone.
+    """
+
+    instance = models.ForeignKey(
+        ProcessInstance, on_delete=models.CASCADE, related_name="subscriptions", db_index=False
+    )
+    token = models.ForeignKey(Token, on_delete=models.CASCADE, related_name="subscriptions")
+    step_id = models.CharField(max_length=200)
+    # Which of the step's `boundary` events this is (its index); None: the step itself.
+    boundary = models.PositiveSmallIntegerField(null=True, blank=True)
+    kind = models.CharField(max_length=8, choices=SubscriptionKind.choices)
+    name = models.CharField(max_length=200)
+    correlation_key = models.CharField(max_length=200, blank=True)
+    status = FSMField(
+        max_length=16,
+        default=SubscriptionStatus.WAITING,
+        choices=SubscriptionStatus.choices,
+        protected=True,
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ("id",)
+        indexes = (
+            models.Index(fields=("instance",), name="subscription_instance"),
+            # What a message or signal looks for: only the waiting rows.
+            models.Index(
+                fields=("kind", "name", "correlation_key"),
+                condition=Q(status="waiting"),
+                name="subscription_waiting",
+            ),
+        )
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.name} at {self.step_id} ({self.status})"
+
+    @transition(
+        field=status, source=SubscriptionStatus.WAITING, target=SubscriptionStatus.DELIVERED
+    )
+    def deliver(self) -> None:
+        self.delivered_at = timezone.now()
+
+    @transition(
+        field=status, source=SubscriptionStatus.WAITING, target=SubscriptionStatus.CANCELLED
+    )
+    def cancel(self) -> None:
+        pass
+
+
+class Message(FSMModelMixin, models.Model):
+    """A message that came with `ttl_seconds` before anything waited for it: kept until a
+    matching subscription opens (and takes it) or it expires."""
+
+    name = models.CharField(max_length=200)
+    # None matches any subscription's key (or instance's business key); "" only an empty one.
+    correlation_key = models.CharField(max_length=200, null=True, blank=True)  # noqa: DJ001
+    business_key = models.CharField(max_length=200, null=True, blank=True)  # noqa: DJ001
+    variables = models.JSONField(default=dict, blank=True)
+    status = FSMField(
+        max_length=16, default=MessageStatus.BUFFERED, choices=MessageStatus.choices, protected=True
+    )
+    expires_at = models.DateTimeField()
+    created_at = models.DateTimeField(default=timezone.now)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    instance = models.ForeignKey(  # the instance it was delivered to
+        ProcessInstance, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    sent_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ("id",)
+        indexes = (
+            models.Index(
+                fields=("name", "created_at"),
+                condition=Q(status="buffered"),
+                name="message_buffered",
+            ),
+        )
+
+    def __str__(self) -> str:
+        return f"message {self.name} ({self.status})"
+
+    @transition(field=status, source=MessageStatus.BUFFERED, target=MessageStatus.DELIVERED)
+    def deliver(self, instance: ProcessInstance) -> None:
+        self.delivered_at = timezone.now()
+        self.instance = instance
+
+    @transition(field=status, source=MessageStatus.BUFFERED, target=MessageStatus.EXPIRED)
+    def expire(self) -> None:
         pass
 
 

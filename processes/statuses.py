@@ -46,6 +46,25 @@ class TimerStatus(models.TextChoices):
     CANCELLED = "cancelled"
 
 
+class SubscriptionKind(models.TextChoices):
+    MESSAGE = "message"
+    SIGNAL = "signal"
+
+
+class SubscriptionStatus(models.TextChoices):
+    WAITING = "waiting"
+    DELIVERED = "delivered"  # an interrupting catch took its event; a reminder stays waiting
+    CANCELLED = "cancelled"
+
+
+class MessageStatus(models.TextChoices):
+    """A message no one waited for when it came, kept for `ttl_seconds`."""
+
+    BUFFERED = "buffered"
+    DELIVERED = "delivered"
+    EXPIRED = "expired"
+
+
 class TaskState(models.TextChoices):
     OPEN = "open"
     ASSIGNED = "assigned"
@@ -75,6 +94,10 @@ class EventType(models.TextChoices):
     TIMER_SCHEDULED = "TIMER_SCHEDULED"
     TIMER_FIRED = "TIMER_FIRED"
     TIMER_CANCELLED = "TIMER_CANCELLED"
+    SUBSCRIPTION_OPENED = "SUBSCRIPTION_OPENED"
+    SUBSCRIPTION_CANCELLED = "SUBSCRIPTION_CANCELLED"
+    MESSAGE_RECEIVED = "MESSAGE_RECEIVED"
+    SIGNAL_RECEIVED = "SIGNAL_RECEIVED"
 
 
 class DefinitionFormat(models.TextChoices):

@@ -114,4 +114,3 @@ def _visible_instance(request: HttpRequest, instance_id: str) -> ProcessInstance
         return instance_get_visible(instance_id=instance_id, user=request.user)
     except NotFound as error:
         raise Http404(error.message) from None
-

@@ -67,7 +67,6 @@ class InstanceSerializer(serializers.ModelSerializer):
             "ended_at",
         )
 
-
     @extend_schema_field({"type": "object", "nullable": True, "additionalProperties": {}})
     def get_error(self, instance: ProcessInstance) -> dict[str, Any] | None:
         # A traceback shows server paths and code: for the people who run Flowdesk only.

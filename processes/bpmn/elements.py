@@ -30,11 +30,12 @@ EVENT_SIZE = (36, 36)
 
 # Not node kinds: the event every picture starts with, a service step's catch route (an
 # error boundary event on the step, flowing to the step that handles the error), and a
-# step's boundary timer (a timer boundary event, flowing to its `next`).
+# step's boundary events (a timer, message or signal boundary event, flowing to its `next`).
 START_EVENT = BpmnElement("startEvent", *EVENT_SIZE)
 ERROR_BOUNDARY_EVENT = BpmnElement(
     "boundaryEvent", *EVENT_SIZE, event_definition="errorEventDefinition"
 )
-TIMER_BOUNDARY_EVENT = BpmnElement(
-    "boundaryEvent", *EVENT_SIZE, event_definition="timerEventDefinition"
-)
+BOUNDARY_EVENTS = {
+    kind: BpmnElement("boundaryEvent", *EVENT_SIZE, event_definition=f"{kind}EventDefinition")
+    for kind in ("timer", "message", "signal")
+}

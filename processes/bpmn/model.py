@@ -1,5 +1,5 @@
 """The BPMN picture of a graph as plain data: one shape per step (plus the start event, the
-error boundary events of catch routes and the timer boundary events of steps) and one
+error boundary events of catch routes and the boundary events of steps) and one
 sequence flow per way between them.
 
 Element ids are XML NCNames made deterministically from step ids, which may hold any
@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from processes.bpmn.elements import (
     ERROR_BOUNDARY_EVENT,
     START_EVENT,
-    TIMER_BOUNDARY_EVENT,
+    BOUNDARY_EVENTS,
     BpmnElement,
 )
 from processes.dsl.graph import ALL_ERRORS, Graph
@@ -108,14 +108,18 @@ def graph_picture(graph: Graph) -> Picture:
             )
             flows.add(boundary, node.id, rule.next, caught=rule.error_equals)
         for number, event in enumerate(node.boundary, start=1):
-            boundary = f"{source.replace('Step_', 'Timer_', 1)}_{number}"
+            prefix = f"{event.type.capitalize()}_"
+            boundary = f"{source.replace('Step_', prefix, 1)}_{number}"
+            timer = event.type == "timer"
             picture.shapes[boundary] = Shape(
                 boundary,
-                TIMER_BOUNDARY_EVENT,
-                "",
+                BOUNDARY_EVENTS[event.type],
+                "" if timer else event.message or event.signal,
                 node.id,
                 attached_to=source,
-                expressions=tuple(wait_expressions(event, repeat=event.repeat).items()),
+                expressions=tuple(wait_expressions(event, repeat=event.repeat).items())
+                if timer
+                else (),
                 cancels=event.interrupting,
             )
             flows.add(boundary, node.id, event.next, boundary=True)

@@ -39,9 +39,9 @@ class CatchRule:
 @dataclass(frozen=True)
 class BoundaryEvent:
     """An event on a step that waits (service, user): when it happens, the path goes on at
-    `next`. `type` names what it waits for (only "timer" so far); an interrupting one
-    cancels the step, another starts a new path beside it, up to `repeat` times (None:
-    forever)."""
+    `next`. `type` names what it waits for ("timer", "message", "signal"); an interrupting
+    one cancels the step, another starts a new path beside it (a timer up to `repeat`
+    times, None: forever; a message or signal each time one comes)."""
 
     type: str
     next: str
@@ -49,6 +49,9 @@ class BoundaryEvent:
     wait_seconds: float | None = None  # timer: how long after the step is entered
     wait_until: str = ""  # timer: or until when (a `${...}` template may give it)
     repeat: int | None = 1
+    message: str = ""  # message: its name
+    correlation_key: str = ""  # message: a `${...}` template evaluated when the step starts
+    signal: str = ""  # signal: its name
 
 
 @dataclass(frozen=True)
@@ -130,6 +133,10 @@ class Node:
     # timer: wait this long, or until this ISO date and time (a `${...}` template may give it)
     wait_seconds: float | None = None
     wait_until: str = ""
+    # message_catch, signal_catch: what it waits for (the key is a `${...}` template)
+    message: str = ""
+    correlation_key: str = ""
+    signal: str = ""
     # fail
     error: str = ""
     cause: str = ""

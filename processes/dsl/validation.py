@@ -23,6 +23,7 @@ def build_graph(
     declared = _declare(outline.drafts, problems)
     duplicated = {d.id for d in outline.drafts if declared[d.id] is not d}
     _check_refs(outline.drafts, declared, duplicated, problems)
+    _check_links(outline.drafts, declared, problems)
     if service_exists is not None:
         _check_steps(outline.drafts, service_exists, problems)
     start = outline.start
@@ -77,6 +78,13 @@ def _check_refs(
                     " go to states of its own branch",
                     step=draft.id,
                 )
+
+
+def _check_links(drafts: list[Draft], declared: dict[str, Draft], problems: Problems) -> None:
+    """What each step's kind requires of the steps it leads to."""
+    for draft in drafts:
+        if draft.node is not None:
+            node_kind(draft.node).check_links(draft, declared, problems)
 
 
 def _check_steps(drafts: list[Draft], exists: ServiceExists, problems: Problems) -> None:

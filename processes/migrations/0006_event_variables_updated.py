@@ -4,15 +4,36 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('processes', '0005_instance_list_indexes'),
+        ("processes", "0005_instance_list_indexes"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='event',
-            name='type',
-            field=models.CharField(choices=[('WORKFLOW_STARTED', 'Workflow Started'), ('WORKFLOW_SUSPENDED', 'Workflow Suspended'), ('WORKFLOW_RESUMED', 'Workflow Resumed'), ('WORKFLOW_RETRIED', 'Workflow Retried'), ('WORKFLOW_COMPLETED', 'Workflow Completed'), ('WORKFLOW_FAILED', 'Workflow Failed'), ('WORKFLOW_CANCELLED', 'Workflow Cancelled'), ('TASK_SCHEDULED', 'Task Scheduled'), ('TASK_COMPLETED', 'Task Completed'), ('TASK_FAILED', 'Task Failed'), ('TASK_RETRIED', 'Task Retried'), ('TASK_CANCELLED', 'Task Cancelled'), ('TASK_CLAIMED', 'Task Claimed'), ('TASK_UNCLAIMED', 'Task Unclaimed'), ('TASK_ASSIGNED', 'Task Assigned'), ('GATEWAY_EVALUATED', 'Gateway Evaluated'), ('JOIN_COMPLETED', 'Join Completed'), ('VARIABLES_UPDATED', 'Variables Updated')], max_length=32),
+            model_name="event",
+            name="type",
+            field=models.CharField(
+                choices=[
+                    ("WORKFLOW_STARTED", "Workflow Started"),
+                    ("WORKFLOW_SUSPENDED", "Workflow Suspended"),
+                    ("WORKFLOW_RESUMED", "Workflow Resumed"),
+                    ("WORKFLOW_RETRIED", "Workflow Retried"),
+                    ("WORKFLOW_COMPLETED", "Workflow Completed"),
+                    ("WORKFLOW_FAILED", "Workflow Failed"),
+                    ("WORKFLOW_CANCELLED", "Workflow Cancelled"),
+                    ("TASK_SCHEDULED", "Task Scheduled"),
+                    ("TASK_COMPLETED", "Task Completed"),
+                    ("TASK_FAILED", "Task Failed"),
+                    ("TASK_RETRIED", "Task Retried"),
+                    ("TASK_CANCELLED", "Task Cancelled"),
+                    ("TASK_CLAIMED", "Task Claimed"),
+                    ("TASK_UNCLAIMED", "Task Unclaimed"),
+                    ("TASK_ASSIGNED", "Task Assigned"),
+                    ("GATEWAY_EVALUATED", "Gateway Evaluated"),
+                    ("JOIN_COMPLETED", "Join Completed"),
+                    ("VARIABLES_UPDATED", "Variables Updated"),
+                ],
+                max_length=32,
+            ),
         ),
     ]

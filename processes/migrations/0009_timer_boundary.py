@@ -4,15 +4,14 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('processes', '0008_timer'),
+        ("processes", "0008_timer"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='timer',
-            name='boundary',
+            model_name="timer",
+            name="boundary",
             field=models.PositiveSmallIntegerField(blank=True, null=True),
         ),
     ]

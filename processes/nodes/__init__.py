@@ -15,7 +15,18 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
-from processes.nodes import end, exclusive, fail, parallel, service, timer, user
+from processes.nodes import (
+    end,
+    event_gateway,
+    exclusive,
+    fail,
+    message_catch,
+    parallel,
+    service,
+    signal_catch,
+    timer,
+    user,
+)
 from processes.nodes.base import NodeKind
 
 if TYPE_CHECKING:
@@ -24,7 +35,18 @@ if TYPE_CHECKING:
 __all__ = ["JSON_KINDS", "KINDS", "YAML_KINDS", "NodeKind", "NodeType", "node_kind"]
 
 # In this order the formats list their step types in messages.
-_MODULES = (service, user, timer, exclusive, parallel, end, fail)
+_MODULES = (
+    service,
+    user,
+    timer,
+    message_catch,
+    signal_catch,
+    exclusive,
+    parallel,
+    event_gateway,
+    end,
+    fail,
+)
 
 
 def kinds_register(kinds: list[NodeKind]) -> dict[str, NodeKind]:

@@ -9,7 +9,8 @@ A kind is one class, one instance of which is registered in `processes.nodes`. I
 * its BPMN element: `bpmn`;
 * its database hooks: `enter` (a token arrives and rests here), `cancel` (the instance is
   terminated), `resume` (the instance runs again), `retry` (an operator retries a token
-  that failed here), and, for a kind that sets timers, `timer_fire`.
+  that failed here), and, for a kind that sets timers or opens subscriptions, `timer_fire`
+  and `subscription_deliver`.
 
 The pure parts are plain methods. The hooks run inside a locked instance change
 (`processes.services.advance.Change`) and import the ORM where they run, so the engine,
@@ -31,7 +32,7 @@ if TYPE_CHECKING:
     from processes.dsl.outline import Draft, Links
     from processes.dsl.problems import Problems
     from processes.engine.routing import Walk
-    from processes.models import Timer, Token
+    from processes.models import Subscription, Timer, Token
     from processes.services.advance import Change
 
 Names = list[tuple[str, str]]  # (step id, pointer where it is written)
@@ -97,6 +98,10 @@ class NodeKind(ABC):
         """Checks of a compiled step that need more than its own text (the services)."""
         return  # most kinds need none
 
+    def check_links(self, draft: Draft, declared: dict[str, Draft], problems: Problems) -> None:
+        """Checks of the steps this one leads to (an event gateway's must be event steps)."""
+        return  # most kinds need none
+
     # The pure walk.
 
     @abstractmethod
@@ -137,6 +142,11 @@ class NodeKind(ABC):
     def timer_fire(self, change: Change, timer: Timer) -> None:
         """A timer this kind set at its node is due (the sweeper or a resume found it)."""
         raise TypeError(f"a {self.type} node sets no timers ({timer.step_id})")
+
+    def subscription_deliver(self, change: Change, subscription: Subscription) -> None:
+        """A message or signal this kind waited for at its node came (its variables are
+        merged and its event recorded already)."""
+        raise TypeError(f"a {self.type} node waits for no messages ({subscription.step_id})")
 
 
 class PassingKind(NodeKind, abstract=True):

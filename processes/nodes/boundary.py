@@ -1,11 +1,13 @@
 """Boundary events: events on a step that waits (service, user), each sending the path on at
-its own `next` when it happens. Only timers so far; a `type` names what an event waits for,
-so messages and signals add a reader and a way to be armed here.
+its own `next` when it happens: a timer, a message or a signal.
 
 JSON ``"config": {"boundary": [{"type": "timer", "duration": "3d", "interrupting": true,
-"next": "escalate"}]}`` (or `until`); YAML ``boundary:`` on a `task` or `user` state with the
-same keys. An interrupting event (the default) cancels the step; a non-interrupting one starts
-a new path beside it, every `duration` up to `repeat` times (a number, or "forever").
+"next": "escalate"}]}`` (or `until`); ``{"type": "message", "message": "cancel-order",
+"correlation_key": "${order_id}", "next": "cancelled"}``; ``{"type": "signal", "signal":
+"...", "next": ...}``. YAML ``boundary:`` on a `task` or `user` state with the same keys.
+An interrupting event (the default) cancels the step; a non-interrupting one starts a new
+path beside it: a timer every `duration` up to `repeat` times (a number, or "forever"), a
+message or signal each time one comes while the step waits.
 """
 
 from __future__ import annotations
@@ -16,20 +18,31 @@ from typing import TYPE_CHECKING, Any
 
 from processes.dsl.graph import BoundaryEvent, Node
 from processes.nodes.base import NodeKind
+from processes.nodes.message_catch import read_message
+from processes.nodes.signal_catch import read_signal
 from processes.nodes.timer import read_wait, wait_due_at
 
 if TYPE_CHECKING:
     from processes.dsl.fields import Section
     from processes.dsl.outline import Links
-    from processes.models import Timer, Token
+    from processes.models import Subscription, Timer, Token
     from processes.services.advance import Change
 
-BOUNDARY_TYPES = ("timer",)
+TIMER, MESSAGE, SIGNAL = "timer", "message", "signal"
+BOUNDARY_TYPES = (TIMER, MESSAGE, SIGNAL)
 FOREVER = "forever"
+# What each type of boundary event reads besides type, next and interrupting.
+_OWN_KEYS = {
+    TIMER: ("duration", "until", "repeat"),
+    MESSAGE: ("message", "correlation_key"),
+    SIGNAL: ("signal",),
+}
 
 
 def read_boundary(section: Section, key: str, link: Links) -> tuple[BoundaryEvent, ...]:
-    """``[{type, next, interrupting?, duration | until, repeat?}]``: a step's boundary events."""
+    """``[{type, next, interrupting?, ...}]``: a step's boundary events; a timer reads
+    `duration` | `until` and `repeat`, a message `message` and `correlation_key`, a signal
+    `signal`."""
     events = []
     for item in section.sections(key):
         kind = item.text("type", required=True)
@@ -38,16 +51,30 @@ def read_boundary(section: Section, key: str, link: Links) -> tuple[BoundaryEven
             continue
         target = item.text("next", required=True)
         interrupting = item.flag("interrupting") if item.has("interrupting") else True
-        wait = read_wait(item, seconds_key="duration", until_key="until")
-        repeat = _read_repeat(item, interrupting=interrupting, has_duration=item.has("duration"))
-        if kind and target:
+        if not kind:
+            continue
+        others = {key for keys in _OWN_KEYS.values() for key in keys} - set(_OWN_KEYS[kind])
+        for stray in sorted(others):
+            if item.has(stray):
+                item.problem(stray, f"'{stray}' does not apply to a {kind} event")
+        if kind == TIMER:
+            what = {
+                **read_wait(item, seconds_key="duration", until_key="until"),
+                "repeat": _read_repeat(
+                    item, interrupting=interrupting, has_duration=item.has("duration")
+                ),
+            }
+        elif kind == MESSAGE:
+            what = read_message(item, name_key="message", key_key="correlation_key")
+        else:
+            what = {"signal": read_signal(item, "signal")}
+        if target:
             events.append(
                 BoundaryEvent(
                     type=kind,
                     next=link(target, item.at("next")),
                     interrupting=interrupting,
-                    repeat=repeat,
-                    **wait,
+                    **what,
                 )
             )
     return tuple(events)
@@ -82,61 +109,99 @@ def _read_repeat(item: Section, *, interrupting: bool, has_duration: bool) -> in
 
 class BoundaryHost(NodeKind, abstract=True):
     """A kind whose steps carry boundary events: arms them when a token rests at the step,
-    fires them, and disarms them when the step finishes first (`boundary_timers_cancel`)."""
+    fires them, and disarms them when the step finishes first (`token_waits_cancel`)."""
 
     @abstractmethod
     def holder_cancel(self, change: Change, token_id: int) -> None:
         """An interrupting event cancels the step: cancel what holds `token_id` there."""
 
-    def boundary_arm(self, change: Change, node: Node, token: Token, due: list[datetime]) -> None:
-        """Schedule a Timer for each of the step's timer events (`due`, from `boundary_due`),
-        linked to `token`, the token resting at the step."""
+    def boundary_arm(self, change: Change, node: Node, token: Token, prepared: list) -> None:
+        """Arm each of the step's events (`prepared` by `boundary_prepare`) on `token`, the
+        token resting at the step: a Timer for a timer, a Subscription for a message or
+        signal; then offer the subscriptions the messages buffered for them."""
+        from processes.services.subscriptions import (
+            subscription_open,
+            subscriptions_take_buffered,
+        )
         from processes.services.timers import timer_schedule
 
-        for index, due_at in enumerate(due):
-            timer_schedule(
-                change, token_id=token.pk, step_id=node.id, due_at=due_at, boundary=index
+        opened = []
+        for index, (event, ready) in enumerate(zip(node.boundary, prepared, strict=True)):
+            if event.type == TIMER:
+                timer_schedule(
+                    change, token_id=token.pk, step_id=node.id, due_at=ready, boundary=index
+                )
+                continue
+            opened.append(
+                subscription_open(
+                    change,
+                    token_id=token.pk,
+                    step_id=node.id,
+                    kind=event.type,
+                    name=event.message or event.signal,
+                    correlation_key=ready,
+                    boundary=index,
+                )
             )
+        if opened:
+            subscriptions_take_buffered(change, opened)
 
     def timer_fire(self, change: Change, timer: Timer) -> None:
         """A boundary timer is due: interrupt the step, or start a path beside it (and set
         the next reminder)."""
-        from processes.services.advance import route_from, token_interrupt
         from processes.services.timers import timer_mark_fired, timer_schedule
 
         event = change.graph.node(timer.step_id).boundary[timer.boundary]
         timer_mark_fired(change, timer, interrupting=event.interrupting)
+        if not event.interrupting:
+            # Counted from the rows: a reminder's firings survive every restart with them.
+            fired = timer.token.timers.filter(
+                boundary=timer.boundary, fired_at__isnull=False
+            ).count()
+            if event.repeat is None or fired < event.repeat:
+                timer_schedule(
+                    change,
+                    token_id=timer.token_id,
+                    step_id=timer.step_id,
+                    due_at=timer.fired_at + timedelta(seconds=event.wait_seconds),
+                    boundary=timer.boundary,
+                )
+        self._boundary_happened(change, event, token_id=timer.token_id, step_id=timer.step_id)
+
+    def subscription_deliver(self, change: Change, subscription: Subscription) -> None:
+        """A boundary message or signal came: interrupt the step, or start a path beside
+        it (the subscription stays open for the next one)."""
+        event = change.graph.node(subscription.step_id).boundary[subscription.boundary]
         if event.interrupting:
-            self.holder_cancel(change, timer.token_id)
-            token_interrupt(change, token_id=timer.token_id, node_id=timer.step_id)
-            route_from(change, source=timer.step_id, targets=(event.next,))
-            return
-        # Counted from the rows: a reminder's firings survive every restart with them.
-        fired = timer.token.timers.filter(boundary=timer.boundary, fired_at__isnull=False).count()
-        if event.repeat is None or fired < event.repeat:
-            timer_schedule(
-                change,
-                token_id=timer.token_id,
-                step_id=timer.step_id,
-                due_at=timer.fired_at + timedelta(seconds=event.wait_seconds),
-                boundary=timer.boundary,
-            )
-        route_from(change, source=timer.step_id, targets=(event.next,))
+            subscription.deliver()
+            subscription.save()
+        self._boundary_happened(
+            change, event, token_id=subscription.token_id, step_id=subscription.step_id
+        )
+
+    def _boundary_happened(
+        self, change: Change, event: BoundaryEvent, *, token_id: int, step_id: str
+    ) -> None:
+        from processes.services.advance import route_from, token_interrupt
+
+        if event.interrupting:
+            self.holder_cancel(change, token_id)
+            token_interrupt(change, token_id=token_id, node_id=step_id)
+        route_from(change, source=step_id, targets=(event.next,))
 
 
-def boundary_due(node: Node, variables: dict[str, Any], *, now: datetime) -> list[datetime]:
-    """When each of the step's boundary timers entered `now` is due; ExpressionError when an
-    `until` gives no date and time (worked out before the step is entered, so it fails
-    cleanly on the way in)."""
-    return [wait_due_at(event, variables, now=now) for event in node.boundary]
+def boundary_prepare(node: Node, variables: dict[str, Any], *, now: datetime) -> list:
+    """What arming each of the step's boundary events entered `now` needs: a timer's due
+    time, a message's correlation key ("" for a signal). ExpressionError when a template
+    cannot be evaluated (worked out before the step is entered, so it fails cleanly on the
+    way in)."""
+    if not node.boundary:
+        return []
+    from processes.services.subscriptions import correlation_key_render
 
-
-def boundary_timers_cancel(change: Change, *, token_id: int) -> None:
-    """The step finished first (completed, routed by a catch, interrupted): its boundary
-    timers still scheduled are cancelled. Locks the timer rows (under the instance lock)."""
-    from processes.models import Timer
-    from processes.services.timers import timers_cancel
-    from processes.statuses import TimerStatus
-
-    scheduled = Timer.objects.filter(token_id=token_id, status=TimerStatus.SCHEDULED)
-    timers_cancel(change, scheduled.select_for_update(of=("self",)), by_engine=True)
+    return [
+        wait_due_at(event, variables, now=now)
+        if event.type == TIMER
+        else correlation_key_render(event.correlation_key, variables)
+        for event in node.boundary
+    ]

@@ -18,7 +18,7 @@ from processes.dsl.parts import error_names, read_catch, read_input
 from processes.engine.expressions import ExpressionError, render
 from processes.engine.plan import Activate
 from processes.nodes.base import Names, YamlPlace
-from processes.nodes.boundary import BoundaryHost, boundary_due, read_boundary
+from processes.nodes.boundary import BoundaryHost, boundary_prepare, read_boundary
 
 if TYPE_CHECKING:
     from processes.dsl.fields import Section
@@ -85,7 +85,7 @@ class ServiceKind(BoundaryHost):
         instance = change.instance
         try:
             input_values = render(node.input, instance.variables) if node.input is not None else {}
-            due = boundary_due(node, instance.variables, now=timezone.now())
+            due = boundary_prepare(node, instance.variables, now=timezone.now())
         except ExpressionError as exc:
             fail_on_expression(change, node, arrived_from, exc)
             return

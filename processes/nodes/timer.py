@@ -62,24 +62,34 @@ class TimerKind(NodeKind):
         from django.utils import timezone
 
         from processes.services.advance import fail_on_expression, token_place
-        from processes.services.timers import timer_schedule
         from processes.statuses import TokenHolder
 
         try:
-            due_at = wait_due_at(node, change.instance.variables, now=timezone.now())
+            due_at = self.event_prepare(node, change.instance.variables, now=timezone.now())
         except ExpressionError as exc:
             fail_on_expression(change, node, arrived_from, exc)
             return
         token = token_place(change, node, arrived_from, holder=TokenHolder.TIMER)
-        timer_schedule(change, token_id=token.pk, step_id=node.id, due_at=due_at)
+        self.event_arm(change, node, token_id=token.pk, prepared=due_at)
+
+    # An event step: what an event gateway arms (see processes.nodes.event_gateway).
+
+    def event_prepare(self, node: Node, variables: dict[str, Any], *, now: datetime) -> datetime:
+        return wait_due_at(node, variables, now=now)
+
+    def event_arm(self, change: Change, node: Node, *, token_id: int, prepared: datetime) -> None:
+        from processes.services.timers import timer_schedule
+
+        timer_schedule(change, token_id=token_id, step_id=node.id, due_at=prepared)
 
     def timer_fire(self, change: Change, timer: Timer) -> None:
-        """The wait is over: the token moves on to `next`."""
-        from processes.services.advance import token_move_on
+        """The wait is over: the token moves on to `next` (or, armed by an event gateway,
+        this step wins the choice)."""
+        from processes.nodes.event_gateway import catch_step_happened
         from processes.services.timers import timer_mark_fired
 
         timer_mark_fired(change, timer)
-        token_move_on(change, token_id=timer.token_id, node_id=timer.step_id)
+        catch_step_happened(change, token_id=timer.token_id, node_id=timer.step_id)
 
     def cancel(self, change: Change) -> None:
         """Cancel the instance's scheduled timers (a person's terminate: their event)."""

@@ -16,7 +16,7 @@ from processes.dsl.parts import USER_FIELDS, read_user
 from processes.engine.expressions import ExpressionError
 from processes.engine.plan import Activate
 from processes.nodes.base import Names, YamlPlace
-from processes.nodes.boundary import BoundaryHost, boundary_due, read_boundary
+from processes.nodes.boundary import BoundaryHost, boundary_prepare, read_boundary
 
 if TYPE_CHECKING:
     from processes.dsl.fields import Section
@@ -68,7 +68,7 @@ class UserKind(BoundaryHost):
         from processes.statuses import EventType, TokenHolder
 
         try:
-            due = boundary_due(node, change.instance.variables, now=timezone.now())
+            due = boundary_prepare(node, change.instance.variables, now=timezone.now())
         except ExpressionError as exc:
             fail_on_expression(change, node, arrived_from, exc)
             return

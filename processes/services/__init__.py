@@ -10,11 +10,13 @@ from processes.services.instances import (
     instance_terminate,
 )
 from processes.services.job_runs import job_run
+from processes.services.messages import instance_raise_event, message_correlate, signal_broadcast
 from processes.services.repair import instance_variables_update
 from processes.services.sweeper import jobs_sweep
 
 __all__ = [
     "definition_publish",
+    "instance_raise_event",
     "instance_resume",
     "instance_retry",
     "instance_start",
@@ -24,4 +26,6 @@ __all__ = [
     "instance_variables_update",
     "job_run",
     "jobs_sweep",
+    "message_correlate",
+    "signal_broadcast",
 ]

@@ -19,10 +19,10 @@ from django.db.models import Count
 from processes.dsl.graph import Node
 from processes.engine import routing
 from processes.engine.expressions import ExpressionError
+from processes.engine.retries import catch_target
 from processes.errors import NotFound
 from processes.models import Job, ProcessInstance, Token
 from processes.nodes import KINDS, node_kind
-from processes.nodes.boundary import boundary_timers_cancel
 from processes.rows import row_insert, row_lock, row_save, rows_update
 from processes.services.dispatch import jobs_dispatch_on_commit
 from processes.services.history import EventLog
@@ -189,7 +189,7 @@ def token_end_and_route(change: Change, *, token_id: int, node_id: str, target: 
 
 def token_interrupt(change: Change, *, token_id: int, node_id: str) -> None:
     """An interrupting boundary event fired: the token at `node_id` is cancelled, and the
-    step's other boundary timers with it (the caller routes on)."""
+    step's other boundary events with it (the caller routes on)."""
     _token_end(change, token_id, "cancel")
     _boundary_disarm(change, token_id=token_id, node_id=node_id)
 
@@ -197,7 +197,33 @@ def token_interrupt(change: Change, *, token_id: int, node_id: str) -> None:
 def _boundary_disarm(change: Change, *, token_id: int, node_id: str) -> None:
     # Only steps with boundary events query for their timers: this runs on every step.
     if change.graph.node(node_id).boundary:
-        boundary_timers_cancel(change, token_id=token_id)
+        from processes.services.subscriptions import token_waits_cancel
+
+        token_waits_cancel(change, token_id=token_id)
+
+
+def token_fail_or_catch(
+    change: Change, *, node: Node, token_id: int, error: str, message: str, traceback: str = ""
+) -> None:
+    """The step holding `token_id` failed for good with `error`: route to the step's
+    `catch` for it (the error lands in `last_error`), or fail the instance there."""
+    target = catch_target(node.catch, error=error)
+    if target is None:
+        instance_fail_at(
+            change,
+            node_id=node.id,
+            arrived_from="",
+            error=error,
+            message=message,
+            traceback=traceback,
+            token_id=token_id,
+        )
+        return
+    instance = change.instance
+    caught = {"step": node.id, "error": error, "message": message}
+    instance.variables = {**instance.variables, "last_error": caught}
+    change.log.add(EventType.TASK_FAILED, node.id, error=error, message=message, next=target)
+    token_end_and_route(change, token_id=token_id, node_id=node.id, target=target)
 
 
 def instance_fail_at(

@@ -7,16 +7,15 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-from processes.engine.retries import catch_target, retry_delay
+from processes.engine.retries import retry_delay
 from processes.errors import InvalidInput
 from processes.models import Job
 from processes.rows import rows_update
 from processes.services.advance import (
     Change,
     instance_change,
-    instance_fail_at,
     step_complete,
-    token_end_and_route,
+    token_fail_or_catch,
 )
 from processes.services.leases import Lease, lease_of
 from processes.statuses import EventType, InstanceStatus, JobStatus
@@ -127,26 +126,14 @@ def job_report_failure(*, lease: Lease, error: str, message: str, traceback: str
 
 def job_failure_apply(change: Change, *, job: Job) -> None:
     """A job failed for good: route to its catch, or fail the instance at its step."""
-    node = change.graph.node(job.step_id)
-    target = catch_target(node.catch, error=job.error)
-    if target is None:
-        instance_fail_at(
-            change,
-            node_id=job.step_id,
-            arrived_from="",
-            error=job.error,
-            message=job.error_message,
-            traceback=job.traceback,
-            token_id=job.token_id,
-        )
-        return
-    instance = change.instance
-    caught = {"step": job.step_id, "error": job.error, "message": job.error_message}
-    instance.variables = {**instance.variables, "last_error": caught}
-    change.log.add(
-        EventType.TASK_FAILED, job.step_id, error=job.error, message=job.error_message, next=target
+    token_fail_or_catch(
+        change,
+        node=change.graph.node(job.step_id),
+        token_id=job.token_id,
+        error=job.error,
+        message=job.error_message,
+        traceback=job.traceback,
     )
-    token_end_and_route(change, token_id=job.token_id, node_id=job.step_id, target=target)
 
 
 def _text(value: str, limit: int) -> str:

@@ -2,7 +2,8 @@
 
 It sends the jobs that are due and that no worker holds: retries whose backoff has passed,
 and jobs whose message went missing (a broker restart or flush). It also takes back jobs
-whose worker died mid-step (an expired lease), and fires the timers that are due.
+whose worker died mid-step (an expired lease), fires the timers that are due, and marks
+buffered messages whose ttl passed as expired.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from django.utils import timezone
 from processes.models import Job
 from processes.services.dispatch import jobs_dispatch_on_commit
 from processes.services.lease_expiry import job_lease_expire
+from processes.services.messages import messages_expire
 from processes.services.timers import timers_fire_due
 from processes.settings import engine_setting
 from processes.statuses import InstanceStatus, JobStatus
@@ -62,4 +64,5 @@ def jobs_sweep() -> SweepReport:
             Job.objects.filter(pk__in=due).update(dispatched_at=now)
             jobs_dispatch_on_commit(due)
     fired = timers_fire_due()
+    messages_expire()
     return SweepReport(dispatched=len(due), expired=len(expired), fired=fired)

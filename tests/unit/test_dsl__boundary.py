@@ -87,9 +87,9 @@ def test_stored_graph__keeps_its_boundary_events():
     ("event", "path", "message"),
     [
         (
-            {"type": "message", "duration": "1d", "next": "escalate"},
+            {"type": "email", "duration": "1d", "next": "escalate"},
             "/steps/0/config/boundary/0/type",
-            "'type' must be one of: timer",
+            "'type' must be one of: timer, message, signal",
         ),
         (
             {"type": "timer", "duration": "1d", "next": "nowhere"},
@@ -205,8 +205,8 @@ def test_yaml__reads_boundary_on_task_and_user_states():
 
 def test_yaml__problems_name_the_place():
     with pytest.raises(DefinitionError) as caught:
-        compile_definition(YAML.replace("type: timer, until", "type: signal, until"), "yaml")
-    assert ("/spec/states/1/boundary/0/type", "'type' must be one of: timer") in [
+        compile_definition(YAML.replace("type: timer, until", "type: email, until"), "yaml")
+    assert ("/spec/states/1/boundary/0/type", "'type' must be one of: timer, message, signal") in [
         (p.path, p.message) for p in caught.value.problems
     ]
 

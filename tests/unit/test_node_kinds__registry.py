@@ -12,17 +12,42 @@ PURE_PARTS = ("type", "json_type", "yaml_type", "fields", "bpmn")
 
 
 def test_registry__every_kind_by_its_type_and_its_names_in_each_format():
-    assert list(KINDS) == ["service", "user", "timer", "exclusive", "parallel", "end", "fail"]
+    assert list(KINDS) == [
+        "service",
+        "user",
+        "timer",
+        "message_catch",
+        "signal_catch",
+        "exclusive",
+        "parallel",
+        "event_gateway",
+        "end",
+        "fail",
+    ]
     assert list(JSON_KINDS) == [
         "service_task",
         "user_task",
         "timer",
+        "message_catch",
+        "signal_catch",
         "exclusive_gateway",
         "parallel_gateway",
+        "event_gateway",
         "end",
         "fail",
     ]
-    assert list(YAML_KINDS) == ["task", "user", "wait", "choice", "parallel", "succeed", "fail"]
+    assert list(YAML_KINDS) == [
+        "task",
+        "user",
+        "wait",
+        "event",
+        "signal",
+        "choice",
+        "parallel",
+        "event_gateway",
+        "succeed",
+        "fail",
+    ]
     assert NodeType.SERVICE == "service" and list(NodeType) == list(KINDS)
 
 
