@@ -85,7 +85,9 @@ def test_admin__the_definition_links_to_who_may_start_it(people):
     boss = people["boss"]
     boss.is_superuser = True
     boss.save()
-    html = login("boss").get(
-        f"/admin/processes/processdefinition/{version.definition_id}/change/"
-    ).content.decode()
+    html = (
+        login("boss")
+        .get(f"/admin/processes/processdefinition/{version.definition_id}/change/")
+        .content.decode()
+    )
     assert 'href="/definitions/leave/starters/"' in html
