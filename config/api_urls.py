@@ -19,6 +19,7 @@ from processes.api.instances import (
     InstanceSuspendApi,
     InstanceVariablesApi,
 )
+from processes.api.messages import InstanceEventApi, MessageApi, SignalApi
 from restapi.errors import api_route_not_found
 from tasks.api import (
     TaskAssignApi,
@@ -49,6 +50,9 @@ v1 = [
     path("process-instances/<str:instance_id>/retry", InstanceRetryApi.as_view()),
     path("process-instances/<str:instance_id>/history", InstanceHistoryApi.as_view()),
     path("process-instances/<str:instance_id>/variables", InstanceVariablesApi.as_view()),
+    path("process-instances/<str:instance_id>/events/<str:name>", InstanceEventApi.as_view()),
+    path("messages", MessageApi.as_view(), name="messages"),
+    path("signals", SignalApi.as_view(), name="signals"),
     path("tasks", TaskListApi.as_view(), name="tasks"),
     path("tasks/<str:task_id>", TaskDetailApi.as_view()),
     path("tasks/<str:task_id>/claim", TaskClaimApi.as_view()),

@@ -147,7 +147,7 @@ class EventSerializer(serializers.ModelSerializer):
         fields = ("id", "type", "step_id", "actor", "payload", "created_at")
 
 
-def _detail_response(*, instance_id: str, request: Request, status: int = 200) -> Response:
+def instance_detail_response(*, instance_id: str, request: Request, status: int = 200) -> Response:
     instance = instance_get_detail(instance_id=instance_id, user=request.user)
     detail = InstanceDetailSerializer(instance, context={"request": request})
     return Response(detail.data, status=status)
@@ -201,7 +201,7 @@ class InstanceListApi(APIView):
             # any instance the caller cannot see, so ids cannot be probed.
             raise Conflict(f"the instance id {data.get('id')!r} is taken") from None
         try:
-            return _detail_response(
+            return instance_detail_response(
                 instance_id=instance.pk, request=request, status=201 if created else 200
             )
         except NotFound:
@@ -216,7 +216,7 @@ class InstanceDetailApi(APIView):
         responses={200: InstanceDetailSerializer, **error_responses(404)},
     )
     def get(self, request: Request, instance_id: str) -> Response:
-        return _detail_response(instance_id=instance_id, request=request)
+        return instance_detail_response(instance_id=instance_id, request=request)
 
     @extend_schema(
         summary="Terminate an instance",
@@ -265,7 +265,7 @@ class InstanceRetryApi(InstanceControlApi):
 def _control(request: Request, instance_id: str, control: Callable[..., Any]) -> Response:
     instance = instance_get_detail(instance_id=instance_id, user=request.user)
     control(instance=instance, user=request.user)
-    return _detail_response(instance_id=instance_id, request=request)
+    return instance_detail_response(instance_id=instance_id, request=request)
 
 
 class InstanceVariablesApi(APIView):
@@ -287,7 +287,7 @@ class InstanceVariablesApi(APIView):
         instance_variables_update(
             instance=instance, changes=request.data, user=request.user, expected_checksum=expected
         )
-        return _detail_response(instance_id=instance_id, request=request)
+        return instance_detail_response(instance_id=instance_id, request=request)
 
 
 class InstanceHistoryApi(APIView):

@@ -15,9 +15,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from processes.bpmn.elements import (
+    BOUNDARY_EVENTS,
     ERROR_BOUNDARY_EVENT,
     START_EVENT,
-    BOUNDARY_EVENTS,
     BpmnElement,
 )
 from processes.dsl.graph import ALL_ERRORS, Graph

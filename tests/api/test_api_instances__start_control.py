@@ -84,9 +84,7 @@ def test_start__malformed_bodies_are_400(api, approval, body):
     assert answer.json()["errors"]
 
 
-def test_start__an_unknown_definition_is_404_a_forbidden_one_403_saying_why(
-    api, people, approval
-):
+def test_start__an_unknown_definition_is_404_a_forbidden_one_403_saying_why(api, people, approval):
     assert start(api("ann"), process_definition_key="nope").status_code == 404
     assert start(api("eve")).status_code == 404  # eve does not know the process
     assert start(api("ann"), variables={"amount": 1}).status_code == 201

@@ -12,8 +12,13 @@ from django.utils import timezone
 from processes.dsl import DefinitionError, compile_definition
 from processes.errors import NotFound
 from processes.models import Event, Subscription, Timer
-from processes.services import definition_publish, instance_start, instance_terminate
-from processes.services import message_correlate, signal_broadcast
+from processes.services import (
+    definition_publish,
+    instance_start,
+    instance_terminate,
+    message_correlate,
+    signal_broadcast,
+)
 from processes.services.timers import timers_fire_due
 from processes.statuses import InstanceStatus, SubscriptionStatus, TimerStatus
 from tests.support.definitions import publish, service_step

@@ -103,7 +103,7 @@ def test_raise_event__reaches_the_instance_subscription_by_name(bob):
 @pytest.mark.django_db
 def test_raise_event__an_event_the_instance_does_not_wait_for_says_what_it_waits_for(bob):
     instance = publish_approval()
-    with pytest.raises(NotFound, match="does not wait for event 'approve'.*cancel-order"):
+    with pytest.raises(NotFound, match=r"does not wait for event 'approve'.*cancel-order"):
         instance_raise_event(instance=instance, name="approve")
 
 
