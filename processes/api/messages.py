@@ -15,6 +15,7 @@ from processes.api.instances import INSTANCE_ID, InstanceDetailSerializer, insta
 from processes.selectors import instance_get_detail
 from processes.services import instance_raise_event, message_correlate, signal_broadcast
 from restapi.errors import error_responses
+from restapi.fields import KeyField, StrictCharField
 from restapi.json_body import validated_body
 
 EVENT_NAME = OpenApiParameter(
@@ -23,11 +24,11 @@ EVENT_NAME = OpenApiParameter(
 
 
 class MessageSerializer(serializers.Serializer):
-    name = serializers.CharField(max_length=200)
-    correlation_key = serializers.CharField(
-        required=False, max_length=200, help_text="Matches the key the waiting step evaluated."
+    name = StrictCharField(max_length=200)
+    correlation_key = KeyField(
+        required=False, help_text="Matches the key the waiting step evaluated."
     )
-    business_key = serializers.CharField(
+    business_key = StrictCharField(
         required=False, max_length=200, help_text="Matches the instance's business key."
     )
     variables = serializers.DictField(
@@ -48,7 +49,7 @@ class MessageOutcomeSerializer(serializers.Serializer):
 
 
 class SignalSerializer(serializers.Serializer):
-    name = serializers.CharField(max_length=200)
+    name = StrictCharField(max_length=200)
     variables = serializers.DictField(required=False)
 
 
