@@ -66,3 +66,14 @@ def notify_requester(ctx: ServiceContext) -> dict[str, Any]:
     if ctx.variables.get("comments"):
         message += f" Comments: {ctx.variables['comments']}"
     return {"notification": message}
+
+
+@service("invoice.send")
+def send_invoice(ctx: ServiceContext) -> dict[str, Any]:
+    """Composes the invoice a mail gateway would send; the payment comes back as a message."""
+    return {"invoice_status": "sent", "payment_reference": ctx.variables.get("invoice_id")}
+
+
+@service("invoice.book")
+def book_payment(ctx: ServiceContext) -> dict[str, Any]:
+    return {"invoice_status": "paid"}

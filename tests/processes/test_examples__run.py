@@ -1,7 +1,8 @@
 """Every example definition under examples/ publishes and runs to completion.
 
 User steps are completed by a superuser (a candidate for everything) with values that
-satisfy the form, approving where there is something to approve.
+satisfy the form, approving where there is something to approve; a step waiting for a
+message or signal is sent it.
 """
 
 from pathlib import Path
@@ -10,7 +11,8 @@ import pytest
 from django.contrib.auth.models import User
 
 from processes.dsl import format_of_file
-from processes.services import definition_publish, instance_start
+from processes.models import Subscription
+from processes.services import definition_publish, instance_raise_event, instance_start
 from processes.statuses import TaskState
 from tasks.models import Task
 from tasks.services import task_claim, task_complete
@@ -22,6 +24,7 @@ SAMPLE_VARIABLES = {
     "order-flow": {"order_id": "ORDER-2", "customer_id": "C-9", "total_amount": 120.0},
     "leave-request": {"employee": "ann", "days": 3, "first_day": "2026-12-01"},
     "expense-approval": {"amount": 5000, "description": "conference trip"},
+    "invoice-payment": {"invoice_id": "INV-7", "amount": 250},
 }
 SAMPLE_VALUES = {
     "boolean": True,
@@ -52,6 +55,14 @@ def complete_open_tasks(instance, user) -> int:
     return done
 
 
+def send_awaited_events(instance) -> int:
+    waiting = Subscription.objects.filter(instance=instance, status="waiting")
+    names = list(dict.fromkeys(waiting.values_list("name", flat=True)))
+    for name in names:
+        instance_raise_event(instance=fresh(instance), name=name)
+    return len(names)
+
+
 def test_examples__there_are_some():
     assert len(EXAMPLES) >= 3
 
@@ -65,7 +76,7 @@ def test_example__publishes_and_runs_to_completion(path):
     instance = instance_start(definition_key=key, variables=SAMPLE_VARIABLES.get(key, {}))
     for _ in range(10):
         run_due_jobs()
-        if not complete_open_tasks(instance, operator):
+        if not complete_open_tasks(instance, operator) and not send_awaited_events(instance):
             break
     instance = fresh(instance)
     assert instance.status == "completed", instance.error
