@@ -38,9 +38,22 @@ EVENT_LABELS = {
     EventType.TIMER_SCHEDULED: "Timer set",
     EventType.TIMER_FIRED: "Timer fired",
     EventType.TIMER_CANCELLED: "Timer cancelled",
+    EventType.SUBSCRIPTION_OPENED: "Waiting for a {kind}",
+    EventType.SUBSCRIPTION_CANCELLED: "Stopped waiting",
+    EventType.MESSAGE_RECEIVED: "Message received",
+    EventType.SIGNAL_RECEIVED: "Signal received",
 }
 # Internal references and bookkeeping people do not need in the timeline.
-HIDDEN_DETAILS = {"task_id", "job_id", "timer_id", "boundary", "kind", "manual", "expression"}
+HIDDEN_DETAILS = {
+    "task_id",
+    "job_id",
+    "timer_id",
+    "subscription_id",
+    "boundary",
+    "kind",
+    "manual",
+    "expression",
+}
 # Payload entries holding variables: shown as their own entries.
 VARIABLE_DETAILS = {"result", "variables"}
 # Payload entries naming a step, or several.
@@ -109,7 +122,10 @@ def field_label(name: str) -> str:
 
 @register.filter
 def event_label(event: Event) -> str:
-    return EVENT_LABELS.get(event.type, event.type)
+    label = EVENT_LABELS.get(event.type, event.type)
+    if "{kind}" in label:  # a message or a signal
+        return label.format(kind=event.payload.get("kind", "message"))
+    return label
 
 
 @register.simple_tag
