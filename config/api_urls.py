@@ -19,7 +19,12 @@ from processes.api.instances import (
     InstanceSuspendApi,
     InstanceVariablesApi,
 )
-from processes.api.messages import InstanceEventApi, MessageApi, SignalApi
+from processes.api.messages import (
+    InstanceEventApi,
+    MessageApi,
+    SignalApi,
+    SubscriptionCancelApi,
+)
 from restapi.errors import api_route_not_found
 from tasks.api import (
     TaskAssignApi,
@@ -51,6 +56,10 @@ v1 = [
     path("process-instances/<str:instance_id>/history", InstanceHistoryApi.as_view()),
     path("process-instances/<str:instance_id>/variables", InstanceVariablesApi.as_view()),
     path("process-instances/<str:instance_id>/events/<str:name>", InstanceEventApi.as_view()),
+    path(
+        "process-instances/<str:instance_id>/subscriptions/<str:subscription_id>/cancel",
+        SubscriptionCancelApi.as_view(),
+    ),
     path("messages", MessageApi.as_view(), name="messages"),
     path("signals", SignalApi.as_view(), name="signals"),
     path("tasks", TaskListApi.as_view(), name="tasks"),

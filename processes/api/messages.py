@@ -12,12 +12,17 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from processes.api.instances import INSTANCE_ID, InstanceDetailSerializer, instance_detail_response
+from processes.errors import NotFound
 from processes.selectors import instance_get_detail
 from processes.services import instance_raise_event, message_correlate, signal_broadcast
+from processes.services.messages import subscription_cancel
 from restapi.errors import error_responses
 from restapi.fields import KeyField, StrictCharField
 from restapi.json_body import validated_body
 
+SUBSCRIPTION_ID = OpenApiParameter(
+    "subscription_id", int, OpenApiParameter.PATH, description="The wait's `id`."
+)
 EVENT_NAME = OpenApiParameter(
     "name", str, OpenApiParameter.PATH, description="The event (message or signal) name."
 )
@@ -116,3 +121,32 @@ class InstanceEventApi(APIView):
             instance=instance, name=name, payload=data.get("payload"), user=request.user
         )
         return instance_detail_response(instance_id=instance_id, request=request)
+
+
+class ReasonSerializer(serializers.Serializer):
+    reason = StrictCharField(max_length=500, help_text="Why: kept in the history.")
+
+
+class SubscriptionCancelApi(APIView):
+    @extend_schema(
+        summary="Stop one wait for a message or signal",
+        description="A boundary event, or one of a deferred choice's events, stops waiting; "
+        "`SUBSCRIPTION_CANCELLED` records who and why. 409 when it is the last thing its "
+        "step waits for (raise the event or terminate instead). Managers and admins only.",
+        parameters=[INSTANCE_ID, SUBSCRIPTION_ID],
+        request=ReasonSerializer,
+        responses={200: InstanceDetailSerializer, **error_responses(400, 403, 404, 409)},
+    )
+    def post(self, request: Request, instance_id: str, subscription_id: str) -> Response:
+        data = validated_body(serializer_class=ReasonSerializer, request=request)
+        instance = instance_get_detail(instance_id=instance_id, user=request.user)
+        if not instance.subscriptions.filter(pk=_number(subscription_id)).exists():
+            raise NotFound(f"instance {instance_id} has no wait {subscription_id!r}")
+        subscription_cancel(
+            subscription_id=subscription_id, reason=data["reason"], user=request.user
+        )
+        return instance_detail_response(instance_id=instance_id, request=request)
+
+
+def _number(text: str) -> int:
+    return int(text) if text.isdigit() else 0

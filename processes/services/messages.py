@@ -31,12 +31,14 @@ from processes.services.subscriptions import (
     KEY_LENGTH,
     message_name_lock,
     subscription_deliver,
+    subscriptions_cancel,
 )
 from processes.statuses import InstanceStatus, SubscriptionKind, SubscriptionStatus
 from processes.variables import storable_check, variables_size_check
 
 logger = logging.getLogger(__name__)
 NAME_LENGTH = 200
+REASON_LENGTH = 500
 MAX_TTL_SECONDS = 366 * 86400
 # A message that lost its subscription to a racing one looks again this often.
 _ATTEMPTS = 3
@@ -298,3 +300,72 @@ def _ttl(value: Any) -> float | None:
     if value > MAX_TTL_SECONDS:
         raise InvalidInput(f"ttl_seconds must be at most {MAX_TTL_SECONDS} (366 days)")
     return float(value)
+
+
+def subscription_cancel(*, subscription_id: int, reason: str, user: Any = None) -> Subscription:
+    """An operator stops a wait for a message or signal (a boundary event, or one of a
+    deferred choice's events), saying why; SUBSCRIPTION_CANCELLED records who and why.
+
+    Refused (Conflict) when it is the last thing a token waits for: the step would wait for
+    nothing, forever; terminate the instance or raise the event instead. NotFound for a
+    subscription of an instance the caller may not see; NotAllowed when they may see but
+    not control it. Locks the instance row, then the subscription row.
+    """
+    from processes.selectors import instance_get_visible
+
+    reason = _reason(reason)
+    subscription_id = _as_id(subscription_id)
+    instance_id = (
+        Subscription.objects.filter(pk=subscription_id)
+        .values_list("instance_id", flat=True)
+        .first()
+    )
+    if instance_id is None:
+        raise NotFound(f"no subscription {subscription_id!r}")
+    if user is not None:
+        instance_get_visible(instance_id=instance_id, user=user)
+    require(user, can_control_instances, "only managers and admins may cancel a wait")
+    with instance_change(instance_id, actor=user) as change:
+        subscription = Subscription.objects.select_for_update(of=("self",)).get(pk=subscription_id)
+        if subscription.status != SubscriptionStatus.WAITING:
+            raise Conflict(f"the wait for {subscription.name!r} is {subscription.status} already")
+        if subscription.boundary is None and not _other_waits(subscription):
+            raise Conflict(
+                f"step {subscription.step_id!r} waits for nothing but {subscription.name!r}:"
+                " raise the event or terminate the instance instead"
+            )
+        subscriptions_cancel(change, [subscription], by_engine=False, reason=reason)
+    return subscription
+
+
+def _other_waits(subscription: Subscription) -> bool:
+    """Whether the subscription's token waits for anything else (a deferred choice's other
+    events, a catch step's timeout)."""
+    from processes.models import Timer
+    from processes.statuses import TimerStatus
+
+    token_id = subscription.token_id
+    return (
+        Subscription.objects.filter(token_id=token_id, status=SubscriptionStatus.WAITING)
+        .exclude(pk=subscription.pk)
+        .exists()
+        or Timer.objects.filter(
+            token_id=token_id, status=TimerStatus.SCHEDULED, boundary__isnull=True
+        ).exists()
+    )
+
+
+def _reason(value: Any) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise InvalidInput("say why (a reason is required)", field_errors={"reason": ["required"]})
+    if len(value) > REASON_LENGTH:
+        raise InvalidInput(f"the reason is longer than {REASON_LENGTH} characters")
+    storable_check({"reason": value})
+    return value.strip()
+
+
+def _as_id(value: Any) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        raise NotFound(f"no subscription {value!r}") from None

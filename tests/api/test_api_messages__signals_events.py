@@ -6,8 +6,10 @@ import json
 
 import pytest
 
-from processes.models import ProcessInstance, Subscription
+from processes.models import Event, ProcessInstance, Subscription
 from processes.services import definition_publish, instance_start
+from processes.statuses import SubscriptionStatus
+from tests.support.definitions import publish, service_step
 
 WAITING = {
     "name": "payments",
@@ -111,3 +113,34 @@ def test_raise_event__unknown_event_404_and_invisible_instance_404(api, waiting)
     assert answer.status_code == 404
     answer = api("maria").post("/api/v1/process-instances/no-such/events/paid", {}, format="json")
     assert answer.status_code == 404
+
+
+@pytest.mark.django_db
+def test_api__cancel_a_boundary_message(api, people):
+    publish(
+        "guarded",
+        [
+            service_step(
+                "work",
+                "test.slow",
+                next=["end"],
+                boundary=[{"type": "message", "message": "stop", "next": "end"}],
+            ),
+            {"id": "end", "type": "end"},
+        ],
+    )
+    instance = instance_start(definition_key="guarded")
+    wait = Subscription.objects.get(instance=instance)
+    url = f"/api/v1/process-instances/{instance.pk}/subscriptions/{wait.pk}/cancel"
+    assert api("maria").post(url, {}, format="json").status_code == 400
+    answer = api("maria").post(url, {"reason": "not needed"}, format="json")
+    assert answer.status_code == 200, answer.json()
+    assert Subscription.objects.get(pk=wait.pk).status == SubscriptionStatus.CANCELLED
+    answer = api("maria").post(url, {"reason": "again"}, format="json")
+    assert answer.status_code == 409
+    other = f"/api/v1/process-instances/{instance.pk}/subscriptions/999999/cancel"
+    assert api("maria").post(other, {"reason": "x"}, format="json").status_code == 404
+    assert api("eve").post(url, {"reason": "x"}, format="json").status_code == 404
+    assert "not needed" in json.dumps(
+        list(Event.objects.filter(instance=instance).values_list("payload", flat=True))
+    )
