@@ -98,14 +98,14 @@ class BoundaryHost(NodeKind, abstract=True):
                 change, token_id=token.pk, step_id=node.id, due_at=due_at, boundary=index
             )
 
-    def timer_fire(self, change: Change, timer: Timer) -> None:
+    def timer_fire(self, change: Change, timer: Timer, *, reason: str = "") -> None:
         """A boundary timer is due: interrupt the step, or start a path beside it (and set
         the next reminder)."""
         from processes.services.advance import route_from, token_interrupt
         from processes.services.timers import timer_mark_fired, timer_schedule
 
         event = change.graph.node(timer.step_id).boundary[timer.boundary]
-        timer_mark_fired(change, timer, interrupting=event.interrupting)
+        timer_mark_fired(change, timer, reason=reason, interrupting=event.interrupting)
         if event.interrupting:
             self.holder_cancel(change, timer.token_id)
             token_interrupt(change, token_id=timer.token_id, node_id=timer.step_id)

@@ -73,12 +73,12 @@ class TimerKind(NodeKind):
         token = token_place(change, node, arrived_from, holder=TokenHolder.TIMER)
         timer_schedule(change, token_id=token.pk, step_id=node.id, due_at=due_at)
 
-    def timer_fire(self, change: Change, timer: Timer) -> None:
+    def timer_fire(self, change: Change, timer: Timer, *, reason: str = "") -> None:
         """The wait is over: the token moves on to `next`."""
         from processes.services.advance import token_move_on
         from processes.services.timers import timer_mark_fired
 
-        timer_mark_fired(change, timer)
+        timer_mark_fired(change, timer, reason=reason)
         token_move_on(change, token_id=timer.token_id, node_id=timer.step_id)
 
     def cancel(self, change: Change) -> None:

@@ -40,7 +40,8 @@ EVENT_LABELS = {
     EventType.TIMER_CANCELLED: "Timer cancelled",
 }
 # Internal references and bookkeeping people do not need in the timeline.
-HIDDEN_DETAILS = {"task_id", "job_id", "timer_id", "boundary", "kind", "manual", "expression"}
+# `by`: a timer fired by hand names its person as the event's actor already.
+HIDDEN_DETAILS = {"task_id", "job_id", "timer_id", "boundary", "kind", "manual", "expression", "by"}
 # Payload entries holding variables: shown as their own entries.
 VARIABLE_DETAILS = {"result", "variables"}
 # Payload entries naming a step, or several.
