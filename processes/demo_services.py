@@ -66,3 +66,22 @@ def notify_requester(ctx: ServiceContext) -> dict[str, Any]:
     if ctx.variables.get("comments"):
         message += f" Comments: {ctx.variables['comments']}"
     return {"notification": message}
+
+
+@service("remind-approver")
+@service("expense.remind")
+def remind_approvers(ctx: ServiceContext) -> dict[str, Any]:
+    """A reminder that an approval still waits (a non-interrupting boundary timer's path):
+    composes the message a mail gateway would send and counts the reminders in the instance.
+    Its result is recorded once per firing, so the count is right even if a step re-runs."""
+    sent = int(ctx.variables.get("reminders_sent") or 0) + 1
+    subject = (
+        ctx.business_key
+        or ctx.variables.get("description")
+        or ctx.variables.get("employee")
+        or ctx.instance_id
+    )
+    return {
+        "reminders_sent": sent,
+        "last_reminder": f"Reminder {sent}: {subject} still waits for your approval.",
+    }

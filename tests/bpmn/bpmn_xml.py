@@ -73,6 +73,7 @@ def graph_flows(graph: Graph) -> Counter:
             *(c.next for c in node.conditions),
             *([node.default] if node.default else []),
             *(c.next for c in node.catch),
+            *(b.next for b in node.boundary),
         ]
         flows.update((node.id, target) for target in targets)
     return flows

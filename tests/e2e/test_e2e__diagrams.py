@@ -66,8 +66,9 @@ def test_diagrams__every_example_imports_without_warnings(page, live_server, peo
         ready(page)
         drawn = page.evaluate(IMPORT_AGAIN)
         assert drawn["warnings"] == [], path.name
-        catches = sum(len(node.catch) for node in graph.nodes.values())
-        assert drawn["shapes"] == len(graph.nodes) + 1 + catches, path.name  # + the start
+        # + the start; each catch route and boundary timer is a boundary event of its own.
+        events = sum(len(node.catch) + len(node.boundary) for node in graph.nodes.values())
+        assert drawn["shapes"] == len(graph.nodes) + 1 + events, path.name
         assert drawn["connections"] == sum(graph_flows(graph).values()), path.name
 
 
