@@ -17,6 +17,7 @@ from processes.api.instances import (
     InstanceListApi,
     InstanceRetryApi,
     InstanceSuspendApi,
+    InstanceTimerFireApi,
     InstanceVariablesApi,
 )
 from restapi.errors import api_route_not_found
@@ -49,6 +50,10 @@ v1 = [
     path("process-instances/<str:instance_id>/retry", InstanceRetryApi.as_view()),
     path("process-instances/<str:instance_id>/history", InstanceHistoryApi.as_view()),
     path("process-instances/<str:instance_id>/variables", InstanceVariablesApi.as_view()),
+    path(
+        "process-instances/<str:instance_id>/timers/<str:timer_id>/fire",
+        InstanceTimerFireApi.as_view(),
+    ),
     path("tasks", TaskListApi.as_view(), name="tasks"),
     path("tasks/<str:task_id>", TaskDetailApi.as_view()),
     path("tasks/<str:task_id>/claim", TaskClaimApi.as_view()),
