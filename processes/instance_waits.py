@@ -98,19 +98,31 @@ def _event(graph: Graph, timer: Timer) -> BoundaryEvent | None:
     return node.boundary[timer.boundary]
 
 
-def _timer_kind(graph: Graph, timer: Timer, firing: int) -> str:
+def _timer_kind(graph: Graph, timer: Timer, firing: int | None = None) -> str:
     """The timer as the timeline names it: a timer step's, or a boundary timer by its kind;
-    a repeating one says which of its firings is next."""
+    a repeating one says how often it fires (and, given `firing`, which firing is next)."""
     event = _event(graph, timer)
     if event is None:
         return "Timer"
     if event.interrupting:
         return "Interrupting timer"
+    if event.repeat == 1:
+        return "Non-interrupting timer"
+    times = "forever" if event.repeat is None else f"{event.repeat} times"
+    if firing is None:
+        return f"Non-interrupting timer (repeats {times})"
     if event.repeat is None:
         return f"Non-interrupting timer ({firing}, repeats forever)"
-    if event.repeat > 1:
-        return f"Non-interrupting timer ({firing} of {event.repeat})"
-    return "Non-interrupting timer"
+    return f"Non-interrupting timer ({firing} of {event.repeat})"
+
+
+def timer_label(timer: Timer) -> str:
+    """Which wait `timer` is, for a list of timers of any status (the admin): "Timer",
+    "Interrupting timer → Approve (escalated)", "Non-interrupting timer (repeats 3 times) →
+    Remind"."""
+    graph = timer.instance.graph
+    then = _timer_then(graph, timer)
+    return _timer_kind(graph, timer) + (f" → {then}" if then else "")
 
 
 def _timer_then(graph: Graph, timer: Timer) -> str:
