@@ -62,6 +62,15 @@ def when(moment: Any) -> str:
 
 
 @register.filter
+def iso(moment: Any) -> str:
+    """An ISO 8601 date and time in the page's time zone, to the second (what `datetime`
+    attributes and people copying a due time want)."""
+    if moment is None:
+        return ""
+    return timezone.localtime(moment).replace(microsecond=0).isoformat()
+
+
+@register.filter
 def priority_label(priority: int) -> str:
     return display.priority_label(priority)
 
