@@ -31,7 +31,7 @@ run: $(VENV)/.run-installed
 	@echo "  admin              http://127.0.0.1:$(PORT)/admin/"
 	@echo "  API docs           http://127.0.0.1:$(PORT)/api/docs/"
 	@echo "  health, metrics    http://127.0.0.1:$(PORT)/health  /metrics"
-	@echo "  log in as admin/admin, manager/manager, hr/hr or clerk/clerk; Ctrl-C stops everything"
+	@echo "  log in as admin/admin, manager/manager, hr/hr, lead/lead or clerk/clerk; Ctrl-C stops everything"
 	@echo ""
 	honcho -f config/Procfile.dev -d . start
 

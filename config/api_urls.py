@@ -17,6 +17,7 @@ from processes.api.instances import (
     InstanceListApi,
     InstanceRetryApi,
     InstanceSuspendApi,
+    InstanceTimerFireApi,
     InstanceVariablesApi,
 )
 from processes.api.messages import (
@@ -62,6 +63,10 @@ v1 = [
     ),
     path("messages", MessageApi.as_view(), name="messages"),
     path("signals", SignalApi.as_view(), name="signals"),
+    path(
+        "process-instances/<str:instance_id>/timers/<str:timer_id>/fire",
+        InstanceTimerFireApi.as_view(),
+    ),
     path("tasks", TaskListApi.as_view(), name="tasks"),
     path("tasks/<str:task_id>", TaskDetailApi.as_view()),
     path("tasks/<str:task_id>/claim", TaskClaimApi.as_view()),

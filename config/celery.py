@@ -47,6 +47,6 @@ def schedule_sweeper(sender: Celery, **_kwargs) -> None:
         interval,
         # A sweep stuck behind a backlog is stale by the time a worker gets to it; the next
         # one is on its way.
-        sender.signature("flowdesk.sweep_jobs", options={"expires": max(interval * 5, 5)}),
-        name="sweep jobs",
+        sender.signature("flowdesk.sweep", options={"expires": max(interval * 5, 5)}),
+        name="sweep",
     )

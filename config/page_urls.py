@@ -28,6 +28,11 @@ urlpatterns = [
         name="instance-variables",
     ),
     path(
+        "instances/<str:instance_id>/timers/<int:timer_id>/fire/",
+        process_views.instance_timer_fire,
+        name="instance-timer-fire",
+    ),
+    path(
         "instances/<str:instance_id>/<str:action>/",
         process_views.instance_control,
         name="instance-control",

@@ -11,12 +11,15 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.text import capfirst
 
@@ -25,6 +28,7 @@ from processes.controls import INSTANCE_CONTROLS, InstanceControl
 from processes.dsl import DefinitionError
 from processes.errors import FlowdeskError
 from processes.forms import DefinitionSourceForm
+from processes.instance_waits import timer_label
 from processes.models import (
     DefinitionVersion,
     Event,
@@ -36,7 +40,8 @@ from processes.models import (
 )
 from processes.selectors import definitions_with_counts
 from processes.services import definition_publish, instance_retry
-from processes.statuses import JobStatus
+from processes.services.timers import REASON_MAX_CHARS, timer_fire_now
+from processes.statuses import JobStatus, TimerStatus
 
 
 def act_on_each(
@@ -218,13 +223,37 @@ class TokenInline(ReadOnlyInline):
 
 
 class TimerInline(ReadOnlyInline):
-    """What the instance waits for and until when (timer steps)."""
+    """What the instance waits for and until when: timer steps, and boundary timers named by
+    their step and kind; a scheduled one links to where it can be fired now."""
 
     model = Timer
-    fields = ("step_id", "status", "due_at", "created_at", "fired_at")
+    fields = ("step_id", "event", "status", "due_at", "overdue", "created_at", "fired_at", "fire")
     readonly_fields = fields
     ordering = ("id",)
     verbose_name_plural = "timers"
+
+    def get_queryset(self, request: HttpRequest):
+        return super().get_queryset(request).select_related("instance")
+
+    @admin.display(description="timer")
+    def event(self, timer: Timer) -> str:
+        return timer_label(timer)
+
+    @admin.display(description="overdue", boolean=True)
+    def overdue(self, timer: Timer) -> bool:
+        return _overdue(timer)
+
+    @admin.display(description="")
+    def fire(self, timer: Timer) -> str:
+        if timer.status != TimerStatus.SCHEDULED:
+            return ""
+        url = reverse("admin:processes_timer_changelist")
+        query = f"?instance__id__exact={timer.instance_id}&status__exact={TimerStatus.SCHEDULED}"
+        return format_html('<a href="{}">Fire now…</a>', url + query)
+
+
+def _overdue(timer: Timer) -> bool:
+    return timer.status == TimerStatus.SCHEDULED and timer.due_at < timezone.now()
 
 
 class EventInline(ReadOnlyInline):
@@ -285,6 +314,60 @@ class ProcessInstanceAdmin(ReadOnlyAdmin):
     @admin.display(description="version", ordering="definition_version__number")
     def version(self, instance: ProcessInstance) -> int:
         return instance.definition_version.number
+
+
+class TimerFireForm(forms.Form):
+    reason = forms.CharField(
+        max_length=REASON_MAX_CHARS,
+        widget=forms.Textarea(attrs={"rows": 3, "cols": 60}),
+        help_text="Why they fire ahead of time; the history keeps it with your name.",
+    )
+
+
+@admin.register(Timer)
+class TimerAdmin(ReadOnlyAdmin):
+    """Every timer; an operator fires scheduled ones now, with a reason (an intermediate page
+    asks for it), each through `timer_fire_now`."""
+
+    list_display = ("id", "instance", "step_id", "event", "status", "due_at", "overdue")
+    list_filter = ("status",)
+    list_select_related = ("instance",)
+    search_fields = ("^instance__id", "instance__business_key", "step_id")
+    ordering = ("-id",)
+    actions = ("fire_now",)
+
+    def has_control_permission(self, request: HttpRequest) -> bool:
+        return can_control_instances(request.user)
+
+    @admin.display(description="timer")
+    def event(self, timer: Timer) -> str:
+        return timer_label(timer)
+
+    @admin.display(description="overdue", boolean=True)
+    def overdue(self, timer: Timer) -> bool:
+        return _overdue(timer)
+
+    @admin.action(description="Fire the selected timers now…", permissions=["control"])
+    def fire_now(self, request: HttpRequest, queryset) -> TemplateResponse | None:
+        form = TimerFireForm(request.POST if "post" in request.POST else None)
+        if form.is_valid():
+            reason = form.cleaned_data["reason"]
+            act_on_each(
+                request,
+                queryset,
+                lambda timer: timer_fire_now(timer_id=timer.pk, reason=reason, user=request.user),
+                done="fired",
+            )
+            return None
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": "Fire timers now",
+            "timers": queryset,
+            "form": form,
+            "action_checkbox_name": ACTION_CHECKBOX_NAME,
+        }
+        return TemplateResponse(request, "admin/processes/timer/fire_now.html", context)
 
 
 # --- Failed jobs (incidents) --------------------------------------------------------------------

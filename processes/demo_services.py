@@ -77,3 +77,22 @@ def send_invoice(ctx: ServiceContext) -> dict[str, Any]:
 @service("invoice.book")
 def book_payment(ctx: ServiceContext) -> dict[str, Any]:
     return {"invoice_status": "paid"}
+
+
+@service("remind-approver")
+@service("expense.remind")
+def remind_approvers(ctx: ServiceContext) -> dict[str, Any]:
+    """A reminder that an approval still waits (a non-interrupting boundary timer's path):
+    composes the message a mail gateway would send and counts the reminders in the instance.
+    Its result is recorded once per firing, so the count is right even if a step re-runs."""
+    sent = int(ctx.variables.get("reminders_sent") or 0) + 1
+    subject = (
+        ctx.business_key
+        or ctx.variables.get("description")
+        or ctx.variables.get("employee")
+        or ctx.instance_id
+    )
+    return {
+        "reminders_sent": sent,
+        "last_reminder": f"Reminder {sent}: {subject} still waits for your approval.",
+    }

@@ -5,12 +5,24 @@ from celery import shared_task
 from processes.services import job_run, jobs_sweep
 from processes.services.dispatch import RUN_JOB_TASK
 
+# The beat sweep sends due jobs, takes back lost ones and fires due timers.
+SWEEP_TASK = "flowdesk.sweep"
+# Its name before it also fired timers. Kept registered for one release so that sweeps a
+# beat of the previous version queued before an upgrade still run; remove it after.
+SWEEP_TASK_OLD_NAME = "flowdesk.sweep_jobs"
+
 
 @shared_task(name=RUN_JOB_TASK, ignore_result=True)
 def run_job(job_id: int) -> None:
     job_run(job_id=job_id)
 
 
-@shared_task(name="flowdesk.sweep_jobs", ignore_result=True)
+@shared_task(name=SWEEP_TASK, ignore_result=True)
+def sweep() -> None:
+    jobs_sweep()
+
+
+@shared_task(name=SWEEP_TASK_OLD_NAME, ignore_result=True)
 def sweep_jobs() -> None:
+    """The old name of `sweep`, for messages queued before an upgrade (see above)."""
     jobs_sweep()

@@ -26,8 +26,8 @@ from prometheus_client import (
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.multiprocess import MultiProcessCollector
 
-from processes.models import Job, ProcessInstance
-from processes.statuses import InstanceStatus, JobStatus
+from processes.models import Job, ProcessInstance, Timer
+from processes.statuses import InstanceStatus, JobStatus, TimerStatus
 
 STEPS = Counter("workflow_steps", "Steps finished, by step type and outcome", ["type", "outcome"])
 STEP_DURATION = Histogram(
@@ -47,6 +47,11 @@ MESSAGES = Counter(
     "Messages sent to Flowdesk, by what became of them",
     ["outcome"],  # delivered, buffered, started (by a trigger), refused
 )
+TIMER_LAG = Histogram(
+    "workflow_timer_lag_seconds",
+    "Timers the engine fired: fired minus due (the sweep interval, a backlog, a suspension)",
+    buckets=(0.5, 1, 2, 5, 10, 30, 60, 300, 3600, 86400, float("inf")),
+)
 
 
 def record_service_step(*, outcome: str, seconds: float) -> None:
@@ -60,6 +65,10 @@ def record_message(*, outcome: str) -> None:
     MESSAGES.labels(outcome=outcome).inc()
 
 
+def record_timer_fired(*, lag_seconds: float) -> None:
+    TIMER_LAG.observe(lag_seconds)
+
+
 def record_user_step(*, seconds: float) -> None:
     STEPS.labels(type="user", outcome="completed").inc()
     STEP_DURATION.labels(type="user").observe(seconds)
@@ -67,7 +76,7 @@ def record_user_step(*, seconds: float) -> None:
 
 
 class EngineStateCollector:
-    """Instance and job figures read from the database at scrape time."""
+    """Instance, job and timer figures read from the database at scrape time."""
 
     def collect(self):
         by_status = GaugeMetricFamily(
@@ -87,9 +96,19 @@ class EngineStateCollector:
         yield GaugeMetricFamily(
             "workflow_instances_active", "Instances running or suspended", value=active
         )
-        due = Job.objects.filter(status=JobStatus.SCHEDULED, due_at__lte=timezone.now()).count()
+        now = timezone.now()
+        due = Job.objects.filter(status=JobStatus.SCHEDULED, due_at__lte=now).count()
         yield GaugeMetricFamily(
             "workflow_jobs_due", "Service-step jobs due and not yet taken", value=due
+        )
+        # Of running instances: a suspended one's timers wait for the resume on purpose.
+        timers_due = Timer.objects.filter(
+            status=TimerStatus.SCHEDULED, due_at__lte=now, instance__status=InstanceStatus.RUNNING
+        ).count()
+        yield GaugeMetricFamily(
+            "workflow_timers_due",
+            "Timers of running instances past their due time and not fired yet",
+            value=timers_due,
         )
 
 

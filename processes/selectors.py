@@ -18,6 +18,7 @@ from processes.models import (
     Job,
     ProcessDefinition,
     ProcessInstance,
+    Timer,
     Token,
 )
 from processes.statuses import InstanceStatus, JobStatus, TokenStatus
@@ -39,6 +40,11 @@ def instance_current_steps(*, instance: ProcessInstance) -> list[str]:
         .order_by("id")
         .values_list("node_id", flat=True)
     )
+
+
+def instance_timers(*, instance: ProcessInstance) -> QuerySet[Timer]:
+    """Every timer of `instance`, scheduled, fired or cancelled, oldest first."""
+    return Timer.objects.filter(instance=instance).order_by("id")
 
 
 def jobs_failed(*, instance: ProcessInstance | None = None) -> QuerySet[Job]:

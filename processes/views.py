@@ -20,6 +20,7 @@ from processes.diagram import instance_diagram
 from processes.display import shown_values
 from processes.errors import Conflict, InvalidInput, NotAllowed, NotFound
 from processes.forms import StartForm, VariablesForm
+from processes.instance_waits import instance_waits
 from processes.models import ProcessInstance, graph_of_version
 from processes.selectors import (
     definition_get_visible,
@@ -31,6 +32,7 @@ from processes.selectors import (
     instance_incidents,
 )
 from processes.services import instance_start
+from processes.services.timers import timer_fire_now
 from tasks.selectors import instance_open_tasks
 
 
@@ -82,6 +84,7 @@ def instance_detail(request: HttpRequest, instance_id: str) -> HttpResponse:
         "instance": instance,
         "open_tasks": instance_open_tasks(instance=instance),
         "current_steps": instance_current_steps(instance=instance),
+        "waits": instance_waits(instance=instance, user=request.user),
         "incidents": instance_incidents(instance=instance),
         "variables": shown_values(instance.variables, specs=instance.graph.variables),
         "timeline": instance_history(instance=instance),
@@ -106,6 +109,29 @@ def instance_control(request: HttpRequest, instance_id: str, action: str) -> Htt
         messages.warning(request, capfirst(error.message) + ".")
     else:
         messages.success(request, control.done)
+    return redirect("instance-detail", instance.pk)
+
+
+@login_required
+@require_POST
+def instance_timer_fire(request: HttpRequest, instance_id: str, timer_id: int) -> HttpResponse:
+    """An operator fires a scheduled timer now, with the reason the form asks for."""
+    instance = _visible_instance(request, instance_id)
+    try:
+        timer_fire_now(
+            timer_id=timer_id,
+            reason=request.POST.get("reason"),
+            user=request.user,
+            instance_id=instance.pk,
+        )
+    except NotFound as error:
+        raise Http404(error.message) from None
+    except NotAllowed as error:
+        raise PermissionDenied(capfirst(error.message) + ".") from None
+    except (Conflict, InvalidInput) as error:
+        messages.warning(request, capfirst(error.message) + ".")
+    else:
+        messages.success(request, "Timer fired; the timeline shows it with your reason.")
     return redirect("instance-detail", instance.pk)
 
 

@@ -1,7 +1,7 @@
 """`/api/v1/process-instances`: start, list, read, control (managers) and the history.
 
-An instance the caller may not see answers 404; suspend, activate, retry and terminate need
-the manager or admin role (403 for anyone else who can see the instance).
+An instance the caller may not see answers 404; suspend, activate, retry, terminate and
+firing a timer now need the manager or admin role (403 for anyone else who can see it).
 """
 
 from __future__ import annotations
@@ -17,17 +17,20 @@ from rest_framework.views import APIView
 
 from accounts.permissions import can_see_errors_in_full
 from processes.controls import INSTANCE_CONTROLS
+from processes.dsl.graph import Graph
 from processes.errors import Conflict, NotFound
-from processes.models import INSTANCE_ID_PATTERN, Event, ProcessInstance
+from processes.models import INSTANCE_ID_PATTERN, Event, ProcessInstance, Timer
 from processes.selectors import (
     definition_get_visible,
     instance_current_steps,
     instance_get_detail,
     instance_history,
+    instance_timers,
     instances_list,
 )
 from processes.services import instance_start_or_get, instance_variables_update
 from processes.services.repair import variables_checksum
+from processes.services.timers import REASON_MAX_CHARS, timer_fire_now
 from processes.statuses import InstanceStatus
 from restapi.errors import error_responses
 from restapi.json_body import validated_body
@@ -39,6 +42,38 @@ from tasks.selectors import instance_open_tasks
 INSTANCE_ID = OpenApiParameter(
     "instance_id", str, OpenApiParameter.PATH, description="The instance's `id`."
 )
+TIMER_ID = OpenApiParameter(
+    "timer_id", int, OpenApiParameter.PATH, description="The timer's `id` (from `timers`)."
+)
+BOUNDARY_SCHEMA = {
+    "type": "object",
+    "nullable": True,
+    "description": "Which boundary event of its step the timer is; null for a timer step.",
+    "properties": {
+        "index": {"type": "integer", "description": "Its place in the step's `boundary`."},
+        "interrupting": {"type": "boolean"},
+        "next": {"type": "string", "description": "The step the path goes on at."},
+    },
+    "required": ["index", "interrupting", "next"],
+}
+
+
+class TimerSerializer(serializers.ModelSerializer):
+    step = serializers.CharField(source="step_id")
+    boundary = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Timer
+        fields = ("id", "step", "boundary", "due_at", "status", "fired_at")
+
+    @extend_schema_field(BOUNDARY_SCHEMA)
+    def get_boundary(self, timer: Timer) -> dict[str, Any] | None:
+        graph: Graph = self.context["graph"]
+        node = graph.nodes.get(timer.step_id)
+        if timer.boundary is None or node is None or timer.boundary >= len(node.boundary):
+            return None
+        event = node.boundary[timer.boundary]
+        return {"index": timer.boundary, "interrupting": event.interrupting, "next": event.next}
 
 
 class InstanceSerializer(serializers.ModelSerializer):
@@ -82,6 +117,10 @@ class InstanceDetailSerializer(InstanceSerializer):
         help_text="Steps holding a token: running, waiting at a join, or failed."
     )
     open_tasks = serializers.SerializerMethodField()
+    timers = serializers.SerializerMethodField(
+        help_text="Its timers, oldest first: `scheduled` ones are what it waits for; "
+        "`fired` and `cancelled` ones stay listed."
+    )
     variables_checksum = serializers.SerializerMethodField(
         help_text="Send it as `If-Match` with `PATCH .../variables` to refuse (409) an edit "
         "made on variables someone has changed since."
@@ -94,6 +133,7 @@ class InstanceDetailSerializer(InstanceSerializer):
             "variables_checksum",
             "current_steps",
             "open_tasks",
+            "timers",
         )
 
     def get_variables_checksum(self, instance: ProcessInstance) -> str:
@@ -105,6 +145,11 @@ class InstanceDetailSerializer(InstanceSerializer):
     @extend_schema_field(TaskSummarySerializer(many=True))
     def get_open_tasks(self, instance: ProcessInstance) -> list[dict[str, Any]]:
         return TaskSummarySerializer(instance_open_tasks(instance=instance), many=True).data
+
+    @extend_schema_field(TimerSerializer(many=True))
+    def get_timers(self, instance: ProcessInstance) -> list[dict[str, Any]]:
+        timers = instance_timers(instance=instance)
+        return TimerSerializer(timers, many=True, context={"graph": instance.graph}).data
 
 
 class InstanceStartSerializer(serializers.Serializer):
@@ -266,6 +311,39 @@ def _control(request: Request, instance_id: str, control: Callable[..., Any]) ->
     instance = instance_get_detail(instance_id=instance_id, user=request.user)
     control(instance=instance, user=request.user)
     return instance_detail_response(instance_id=instance_id, request=request)
+
+
+class TimerFireSerializer(serializers.Serializer):
+    reason = serializers.CharField(
+        max_length=REASON_MAX_CHARS, help_text="Why it fires ahead of time; kept in the history."
+    )
+
+
+class InstanceTimerFireApi(APIView):
+    @extend_schema(
+        summary="Fire a scheduled timer now, with a reason",
+        description="It fires as the sweeper would fire it when due: a timer step moves on, "
+        "an interrupting boundary timer cancels its step (its task leaves the inbox) and the "
+        "path goes on at its `next`, a reminder starts its path and sets the next one. The "
+        "history gets `TIMER_FIRED` by you, with `by` and `reason`. Managers and admins "
+        "only; 409 when the timer is not scheduled any more or the instance is not running "
+        "(a suspended instance's due timers fire on resume).",
+        parameters=[INSTANCE_ID, TIMER_ID],
+        request=TimerFireSerializer,
+        responses={200: InstanceDetailSerializer, **error_responses(400, 403, 404, 409)},
+    )
+    def post(self, request: Request, instance_id: str, timer_id: str) -> Response:
+        instance = instance_get_detail(instance_id=instance_id, user=request.user)
+        # The service checks the reason after the caller's rights, so a clerk learns "403",
+        # not what a reason should look like.
+        body = request.data if isinstance(request.data, dict) else {}
+        timer_fire_now(
+            timer_id=timer_id,
+            reason=body.get("reason"),
+            user=request.user,
+            instance_id=instance.pk,
+        )
+        return instance_detail_response(instance_id=instance_id, request=request)
 
 
 class InstanceVariablesApi(APIView):

@@ -139,8 +139,9 @@ class NodeKind(ABC):
     def retry(self, change: Change, token: Token) -> None:
         """An operator retries the instance: `token` failed at a node of this kind."""
 
-    def timer_fire(self, change: Change, timer: Timer) -> None:
-        """A timer this kind set at its node is due (the sweeper or a resume found it)."""
+    def timer_fire(self, change: Change, timer: Timer, *, reason: str = "") -> None:
+        """A timer this kind set at its node is due (the sweeper or a resume found it), or a
+        person fires it ahead of time for `reason` (pass it on to `timer_mark_fired`)."""
         raise TypeError(f"a {self.type} node sets no timers ({timer.step_id})")
 
     def subscription_deliver(self, change: Change, subscription: Subscription) -> None:

@@ -146,13 +146,13 @@ class BoundaryHost(NodeKind, abstract=True):
         if opened:
             subscriptions_take_buffered(change, opened)
 
-    def timer_fire(self, change: Change, timer: Timer) -> None:
+    def timer_fire(self, change: Change, timer: Timer, *, reason: str = "") -> None:
         """A boundary timer is due: interrupt the step, or start a path beside it (and set
         the next reminder)."""
         from processes.services.timers import timer_mark_fired, timer_schedule
 
         event = change.graph.node(timer.step_id).boundary[timer.boundary]
-        timer_mark_fired(change, timer, interrupting=event.interrupting)
+        timer_mark_fired(change, timer, reason=reason, interrupting=event.interrupting)
         if not event.interrupting:
             # Counted from the rows: a reminder's firings survive every restart with them.
             fired = timer.token.timers.filter(

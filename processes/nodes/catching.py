@@ -91,14 +91,14 @@ class CatchKind(NodeKind, abstract=True):
         subscription.save()
         catch_step_happened(change, token_id=subscription.token_id, node_id=subscription.step_id)
 
-    def timer_fire(self, change: Change, timer: Timer) -> None:
+    def timer_fire(self, change: Change, timer: Timer, *, reason: str = "") -> None:
         """The step's timeout passed first: it fails with States.Timeout (its `catch` may
         route that) and stops waiting."""
         from processes.services.advance import token_fail_or_catch
         from processes.services.subscriptions import token_waits_cancel
         from processes.services.timers import timer_mark_fired
 
-        timer_mark_fired(change, timer, timeout=True)
+        timer_mark_fired(change, timer, reason=reason, timeout=True)
         token_waits_cancel(change, token_id=timer.token_id)
         node = change.graph.node(timer.step_id)
         seconds = f"{node.timeout_seconds:g}"

@@ -82,13 +82,13 @@ class TimerKind(NodeKind):
 
         timer_schedule(change, token_id=token_id, step_id=node.id, due_at=prepared)
 
-    def timer_fire(self, change: Change, timer: Timer) -> None:
+    def timer_fire(self, change: Change, timer: Timer, *, reason: str = "") -> None:
         """The wait is over: the token moves on to `next` (or, armed by an event gateway,
         this step wins the choice)."""
         from processes.nodes.event_gateway import catch_step_happened
         from processes.services.timers import timer_mark_fired
 
-        timer_mark_fired(change, timer)
+        timer_mark_fired(change, timer, reason=reason)
         catch_step_happened(change, token_id=timer.token_id, node_id=timer.step_id)
 
     def cancel(self, change: Change) -> None:

@@ -12,15 +12,22 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
+from django.db import transaction
 from django.utils import timezone
 
+from accounts.permissions import can_control_instances, require
+from processes.errors import Conflict, InvalidInput, NotFound
+from processes.metrics import record_timer_fired
 from processes.models import Timer
 from processes.nodes import node_kind
 from processes.rows import row_insert
+from processes.selectors import instances_visible_to
 from processes.services.advance import Change, instance_change
 from processes.statuses import EventType, InstanceStatus, TimerStatus, TokenStatus
+from processes.storable import text_problem
 
 BATCH = 500
+REASON_MAX_CHARS = 1000
 logger = logging.getLogger(__name__)
 
 
@@ -66,6 +73,69 @@ def timer_fire(*, timer_id: int, instance_id: str) -> bool:
     return True
 
 
+def timer_fire_now(
+    *, timer_id: Any, reason: Any, user: Any, instance_id: str | None = None
+) -> Timer:
+    """A person fires a scheduled timer ahead of its due time, for `reason`: it fires as the
+    sweeper fires it (its kind moves the path on), and its TIMER_FIRED event is `user`'s,
+    with `by` and `reason`. Returns the fired timer.
+
+    NotFound when there is no such timer, it is not of instance `instance_id` (when given)
+    or `user` may not see its instance; NotAllowed unless `user` may control instances;
+    InvalidInput without a reason; Conflict unless the timer is still scheduled and its
+    instance runs (a suspended instance's timers fire on resume).
+
+    Locks the instance row, then the timer's, like the sweeper.
+    """
+    timer_pk = _as_int(timer_id)
+    owner = None
+    if timer_pk is not None:
+        owner = Timer.objects.filter(pk=timer_pk).values_list("instance_id", flat=True).first()
+    if (
+        owner is None
+        or (instance_id is not None and owner != instance_id)
+        or (user is not None and not instances_visible_to(user=user).filter(pk=owner).exists())
+    ):
+        raise NotFound(
+            f"no timer {timer_id!r}" + (f" in instance {instance_id!r}" if instance_id else "")
+        )
+    require(user, can_control_instances, "only managers and admins may fire a timer")
+    reason = _reason_checked(reason)
+    with instance_change(owner, actor=user) as change:
+        status = change.instance.status
+        if status != InstanceStatus.RUNNING:
+            then = (
+                ": resume it, and its due timers fire" if status == InstanceStatus.SUSPENDED else ""
+            )
+            raise Conflict(f"cannot fire a timer of an instance that is {status}{then}")
+        timer = Timer.objects.select_for_update(of=("self",)).get(pk=timer_pk)
+        if timer.status != TimerStatus.SCHEDULED:
+            raise Conflict(f"timer {timer_pk} is {timer.status} already")
+        _fire(change, timer, reason=reason)
+    return timer
+
+
+def _reason_checked(reason: Any) -> str:
+    """The reason, stripped; InvalidInput naming `reason` when there is none to record."""
+    text = reason.strip() if isinstance(reason, str) else ""
+    if not text:
+        problem = "give the reason, for the history"
+    elif len(text) > REASON_MAX_CHARS:
+        problem = f"at most {REASON_MAX_CHARS:,} characters"
+    else:
+        problem = text_problem(text)
+    if problem:
+        raise InvalidInput(f"reason: {problem}", field_errors={"reason": [problem]})
+    return text
+
+
+def _as_int(value: Any) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
 def instance_timers_fire_due(change: Change) -> None:
     """Fire the instance's due timers inside `change` (a resume), oldest due first; runs
     under the instance lock that `change` holds."""
@@ -103,11 +173,23 @@ def timer_schedule(
     return timer
 
 
-def timer_mark_fired(change: Change, timer: Timer, **details: Any) -> None:
-    """The timer's `fire` transition with its TIMER_FIRED event; the kind does the rest."""
+def timer_mark_fired(change: Change, timer: Timer, *, reason: str = "", **details: Any) -> None:
+    """The timer's `fire` transition with its TIMER_FIRED event; the kind does the rest.
+
+    With a `reason`, a person (the change's actor) fired it ahead of time
+    (`timer_fire_now`): the event is theirs, with `by` and `reason`. Otherwise the engine
+    fired it, and how late (fired minus due) goes to the metrics once committed.
+    """
     timer.fire()
     timer.save()
-    change.log.add_by_engine(EventType.TIMER_FIRED, timer.step_id, **_described(timer), **details)
+    payload = {**_described(timer), **details}
+    if reason:
+        by = change.log.actor.get_username() if change.log.actor is not None else None
+        change.log.add(EventType.TIMER_FIRED, timer.step_id, **payload, by=by, reason=reason)
+        return
+    change.log.add_by_engine(EventType.TIMER_FIRED, timer.step_id, **payload)
+    lag = (timer.fired_at - timer.due_at).total_seconds()
+    transaction.on_commit(lambda: record_timer_fired(lag_seconds=lag))
 
 
 def timers_cancel(change: Change, timers: Iterable[Timer], *, by_engine: bool) -> None:
@@ -127,5 +209,5 @@ def _described(timer: Timer) -> dict[str, Any]:
     return described
 
 
-def _fire(change: Change, timer: Timer) -> None:
-    node_kind(change.graph.node(timer.step_id)).timer_fire(change, timer)
+def _fire(change: Change, timer: Timer, *, reason: str = "") -> None:
+    node_kind(change.graph.node(timer.step_id)).timer_fire(change, timer, reason=reason)

@@ -44,6 +44,7 @@ EVENT_LABELS = {
     EventType.SIGNAL_RECEIVED: "Signal received",
 }
 # Internal references and bookkeeping people do not need in the timeline.
+# `by`: a timer fired by hand names its person as the event's actor already.
 HIDDEN_DETAILS = {
     "task_id",
     "job_id",
@@ -53,6 +54,7 @@ HIDDEN_DETAILS = {
     "kind",
     "manual",
     "expression",
+    "by",
 }
 # Payload entries holding variables: shown as their own entries.
 VARIABLE_DETAILS = {"result", "variables"}
@@ -71,6 +73,15 @@ def display_value(value: Any) -> str:
 @register.filter
 def when(moment: Any) -> str:
     return display.when(moment)
+
+
+@register.filter
+def iso(moment: Any) -> str:
+    """An ISO 8601 date and time in the page's time zone, to the second (what `datetime`
+    attributes and people copying a due time want)."""
+    if moment is None:
+        return ""
+    return timezone.localtime(moment).replace(microsecond=0).isoformat()
 
 
 @register.filter

@@ -1,12 +1,16 @@
 """GET /metrics parses as Prometheus text and its figures move as instances run."""
 
 import json
+from datetime import timedelta
 
 import pytest
 from django.contrib.auth.models import Group, User
+from django.utils import timezone
 from prometheus_client.parser import text_string_to_metric_families
 
-from processes.services import definition_publish, instance_start
+from processes.models import Timer
+from processes.services import definition_publish, instance_start, instance_suspend
+from processes.services.timers import timer_fire_now, timers_fire_due
 from tasks.models import Task
 from tasks.services import task_claim, task_complete
 from tests.support.definitions import publish, service_step
@@ -80,3 +84,30 @@ def test_metrics__human_task_completion_is_measured(transactional_db, client):
         - value(before, "workflow_steps_total", type="user", outcome="completed")
         == 1
     )
+
+
+def test_metrics__timers_due_and_the_lag_of_fired_timers(transactional_db, client):
+    publish("waiting", [{"id": "pause", "type": "timer", "config": {"duration": "1h"}}])
+    late, suspended, early = (instance_start(definition_key="waiting") for _ in range(3))
+    past = timezone.now() - timedelta(seconds=30)
+    Timer.objects.filter(instance__in=[late, suspended]).update(due_at=past)
+    instance_suspend(instance=suspended)  # its timer waits for the resume: not counted
+    before = scrape(client)
+    assert value(before, "workflow_timers_due") == 1
+
+    assert timers_fire_due() == 1  # `late`, about 30 seconds after its due time
+    after = scrape(client)
+    assert value(after, "workflow_timers_due") == 0
+    lag_count = "workflow_timer_lag_seconds_count"
+    assert value(after, lag_count) - value(before, lag_count) == 1
+    lag = value(after, "workflow_timer_lag_seconds_sum") - value(
+        before, "workflow_timer_lag_seconds_sum"
+    )
+    assert 30 <= lag < 300
+    under_a_minute = "workflow_timer_lag_seconds_bucket"
+    assert value(after, under_a_minute, le="60.0") - value(before, under_a_minute, le="60.0") == 1
+    assert value(after, under_a_minute, le="10.0") == value(before, under_a_minute, le="10.0")
+
+    # Fired ahead of time by a person: no lag to measure.
+    timer_fire_now(timer_id=Timer.objects.get(instance=early).pk, reason="now", user=None)
+    assert value(scrape(client), lag_count) == value(after, lag_count)

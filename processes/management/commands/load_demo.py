@@ -26,6 +26,8 @@ DEMO_USERS = (
     ("manager", "manager", (MANAGER, "finance"), False),
     ("hr", "hr", (USER, "hr"), False),
     ("clerk", "clerk", (USER,), False),
+    # The examples' approvals escalate to `team-leads` when the managers do not answer.
+    ("lead", "lead", (USER, "team-leads"), False),
 )
 
 
