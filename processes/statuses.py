@@ -46,6 +46,14 @@ class TimerStatus(models.TextChoices):
     CANCELLED = "cancelled"
 
 
+class TriggerKind(models.TextChoices):
+    """What starts an instance of a definition (its `triggers`)."""
+
+    CRON = "cron"
+    EVERY = "every"
+    MESSAGE = "message"
+
+
 class TaskState(models.TextChoices):
     OPEN = "open"
     ASSIGNED = "assigned"
