@@ -24,6 +24,7 @@ MANAGER_PERMISSIONS = (
     "processes.change_job",
     "processes.view_token",
     "processes.view_timer",
+    "processes.view_trigger",
     "tasks.view_task",
     "tasks.change_task",
 )

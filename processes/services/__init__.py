@@ -12,6 +12,7 @@ from processes.services.instances import (
 from processes.services.job_runs import job_run
 from processes.services.repair import instance_variables_update
 from processes.services.sweeper import jobs_sweep
+from processes.services.triggers import trigger_start_by_message
 
 __all__ = [
     "definition_publish",
@@ -24,4 +25,5 @@ __all__ = [
     "instance_variables_update",
     "job_run",
     "jobs_sweep",
+    "trigger_start_by_message",
 ]
