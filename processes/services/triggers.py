@@ -5,6 +5,8 @@ takes starts one through the message trigger of its name.
 Scheduled triggers are read in the server's time zone (settings.TIME_ZONE). A trigger that
 fell due several times while nothing ran (downtime) starts one instance, then waits for its
 next slot after now: missed slots are not replayed in a burst.
+
+Lock order: the definition row, then its trigger rows, when publishing and when firing.
 """
 
 from __future__ import annotations
@@ -22,7 +24,8 @@ from processes.dsl.durations import parse_duration
 from processes.dsl.graph import Graph
 from processes.engine.schedules import cron_next, every_next
 from processes.errors import FlowdeskError
-from processes.models import DefinitionVersion, ProcessInstance, Trigger
+from processes.models import DefinitionVersion, ProcessDefinition, ProcessInstance, Trigger
+from processes.rows import row_lock
 from processes.services.instances import instance_start_version
 from processes.statuses import TriggerKind
 
@@ -102,28 +105,34 @@ def triggers_fire_due() -> int:
     due = list(
         Trigger.objects.filter(active=True, next_due_at__lte=timezone.now())
         .order_by("next_due_at", "id")
-        .values_list("id", flat=True)[:BATCH]
+        .values_list("id", "definition_id")[:BATCH]
     )
     started = 0
-    for trigger_id in due:
+    for trigger_id, definition_id in due:
         try:
-            started += trigger_fire(trigger_id=trigger_id)
+            started += trigger_fire(trigger_id=trigger_id, definition_id=definition_id)
         except Exception:
             logger.exception("could not fire trigger %s", trigger_id)
     return started
 
 
-def trigger_fire(*, trigger_id: int) -> bool:
-    """If trigger `trigger_id` is still active and due: start an instance of its version and
-    move it to its next slot after now, in one transaction; whether an instance started.
+def trigger_fire(*, trigger_id: int, definition_id: int) -> bool:
+    """If trigger `trigger_id` (of definition `definition_id`) is still active and due: start
+    an instance of its version and move it to its next slot after now, in one transaction;
+    whether an instance started.
 
-    Locks the trigger row (FOR UPDATE SKIP LOCKED) until the end: a second sweep skips it,
-    or finds it moved on, so a slot starts one instance. A start that fails (variables the
-    version refuses, say) is logged and kept in `last_error`; the trigger moves on all the
-    same, so one bad start does not block it.
+    Locks the definition row (FOR NO KEY UPDATE), then the trigger row (FOR UPDATE SKIP
+    LOCKED), until the end. A publish locks them in the same order, so it waits for a start
+    or the start waits for it (and finds the trigger replaced); taken the other way round,
+    the new instance's reference to the definition would wait for the publish while the
+    publish waits for the trigger. A second sweep skips the trigger or finds it moved on, so
+    a slot starts one instance. A start that fails (variables the version refuses, say) is
+    logged and kept in `last_error`; the trigger moves on all the same, so one bad start
+    does not block it.
     """
     now = timezone.now()
     with transaction.atomic():
+        row_lock(ProcessDefinition, definition_id)
         trigger = (
             Trigger.objects.select_for_update(skip_locked=True, of=("self",))
             .select_related("version__definition")

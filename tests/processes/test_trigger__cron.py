@@ -133,6 +133,37 @@ def test_two_sweepers_racing__start_one_instance_per_slot(attempt):
     assert Trigger.objects.get().started == 1
 
 
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("attempt", range(3))
+def test_a_publish_racing_a_sweep__no_error_and_the_old_trigger_starts_at_most_once(attempt):
+    publish_report([{"cron": WEEKDAYS_9, "variables": {"kind": "daily"}}])
+    make_due()
+    barrier = threading.Barrier(2)
+    errors = []
+
+    def run(action):
+        try:
+            barrier.wait()
+            action()
+        except Exception as exc:
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [
+        threading.Thread(target=run, args=(triggers_fire_due,)),
+        threading.Thread(target=run, args=(lambda: publish_report([], description="v2"),)),
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert not Trigger.objects.filter(active=True).exists()
+    assert Trigger.objects.get().last_error == ""
+    assert ProcessInstance.objects.count() <= 1
+
+
 @pytest.mark.django_db
 def test_new_version__replaces_the_old_versions_triggers():
     first = publish_report([{"cron": WEEKDAYS_9, "variables": {"kind": "daily"}}])
