@@ -76,7 +76,9 @@ def _run_leased(lease: Lease, *, keep_next: bool) -> Lease | None:
             return report.next_lease
     error, message, traceback = failure
     outcome = _on_a_live_connection(
-        lambda: job_report_failure(lease=lease, error=error, message=message, traceback=traceback)
+        lambda: job_report_failure(
+            lease=lease, error=error, message=message, traceback=traceback
+        )
     )
     if outcome is not None:
         record_service_step(outcome=outcome, seconds=time.monotonic() - started)
