@@ -16,6 +16,7 @@ TRIGGER_KINDS = ("cron", "every", "message")
 TRIGGER_KEYS = (*TRIGGER_KINDS, "variables")
 MIN_EVERY_SECONDS = 1.0  # the sweeper looks about once a second: a shorter interval means nothing
 MAX_SPEC_LENGTH = 200  # what a Trigger row's spec holds
+MAX_TRIGGERS = 100  # each is a row, made at every publish
 
 
 def read_triggers(
@@ -25,7 +26,11 @@ def read_triggers(
     which each trigger's start variables must satisfy."""
     triggers = []
     messages: dict[str, str] = {}  # message name -> where its first trigger names it
-    for item in document.sections("triggers"):
+    items = document.sections("triggers")
+    if len(items) > MAX_TRIGGERS:
+        document.problem("triggers", f"a definition may have at most {MAX_TRIGGERS} triggers")
+        return ()
+    for item in items:
         trigger = _read_trigger(item, declared, strict)
         if trigger is None:
             continue

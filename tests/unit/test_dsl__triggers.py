@@ -203,8 +203,10 @@ def test_strict_variables__an_undeclared_trigger_variable_is_refused():
     ]
 
 
-def test_triggers_not_a_list__a_problem():
+def test_triggers_not_a_list_or_too_many__a_problem():
     assert json_problems({"cron": "0 9 * * *"}) == [("/triggers", "must be a list, not an object")]
+    many = [{"message": f"m{n}"} for n in range(101)]
+    assert json_problems(many) == [("/triggers", "a definition may have at most 100 triggers")]
 
 
 def test_yaml__problems_carry_pointer_and_line():
