@@ -24,6 +24,9 @@ MANAGER_PERMISSIONS = (
     "processes.change_job",
     "processes.view_token",
     "processes.view_timer",
+    "processes.view_subscription",
+    "processes.view_message",
+    "processes.view_trigger",
     "tasks.view_task",
     "tasks.change_task",
 )

@@ -37,6 +37,7 @@ from processes.models import (
     ProcessInstance,
     Timer,
     Token,
+    Trigger,
 )
 from processes.selectors import definitions_with_counts
 from processes.services import definition_publish, instance_retry
@@ -104,6 +105,20 @@ class DefinitionVersionInline(ReadOnlyInline):
         return format_html('<a href="{}">View the source</a>', url)
 
 
+class TriggerInline(ReadOnlyInline):
+    """What starts the definition now: the latest version's triggers (every version's are on
+    the triggers list)."""
+
+    model = Trigger
+    fields = ("kind", "spec", "version", "next_due_at", "last_fired_at", "started", "last_error")
+    readonly_fields = fields
+    ordering = ("position",)
+    verbose_name_plural = "start triggers"
+
+    def get_queryset(self, request: HttpRequest):
+        return super().get_queryset(request).filter(active=True).select_related("version")
+
+
 @admin.register(ProcessDefinition)
 class ProcessDefinitionAdmin(admin.ModelAdmin):
     """Definitions are published (the add page), never edited: a version is immutable.
@@ -123,7 +138,7 @@ class ProcessDefinitionAdmin(admin.ModelAdmin):
     )
     search_fields = ("key", "name")
     readonly_fields = ("key", "name", "description", "created_at", "updated_at")
-    inlines = (DefinitionVersionInline,)
+    inlines = (TriggerInline, DefinitionVersionInline)
 
     def get_queryset(self, request: HttpRequest):
         return definitions_with_counts()
@@ -194,6 +209,28 @@ class ProcessDefinitionAdmin(admin.ModelAdmin):
             "problems": problems,
         }
         return TemplateResponse(request, "admin/processes/processdefinition/publish.html", context)
+
+
+@admin.register(Trigger)
+class TriggerAdmin(ReadOnlyAdmin):
+    """Every version's start triggers; those of older versions are inactive."""
+
+    list_display = (
+        "definition",
+        "version",
+        "kind",
+        "spec",
+        "active",
+        "next_due_at",
+        "last_fired_at",
+        "started",
+        "last_error",
+    )
+    list_filter = ("active", "kind")
+    list_select_related = ("definition", "version__definition")
+    search_fields = ("definition__key", "spec")
+    fields = (*list_display, "variables", "created_at")
+    readonly_fields = fields
 
 
 @admin.register(DefinitionVersion)

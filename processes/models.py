@@ -29,6 +29,7 @@ from processes.statuses import (
     TimerStatus,
     TokenHolder,
     TokenStatus,
+    TriggerKind,
 )
 
 INSTANCE_ID_PATTERN = r"^[A-Za-z0-9._-]{1,64}$"
@@ -504,6 +505,50 @@ class Message(FSMModelMixin, models.Model):
     @transition(field=status, source=MessageStatus.BUFFERED, target=MessageStatus.EXPIRED)
     def expire(self) -> None:
         pass
+
+
+class Trigger(models.Model):
+    """A start trigger of a published version (its graph's `triggers`): the sweeper starts an
+    instance when a scheduled one is due (`processes.services.triggers`), a message starts
+    one through its message trigger.
+
+    Publishing a version deactivates the previous version's triggers and creates its own, so
+    only the latest version's are `active`. A message name starts one definition only: the
+    partial unique constraint holds it even against two publishes at once.
+    """
+
+    definition = models.ForeignKey(
+        ProcessDefinition, on_delete=models.CASCADE, related_name="triggers"
+    )
+    version = models.ForeignKey(
+        DefinitionVersion, on_delete=models.CASCADE, related_name="triggers"
+    )
+    position = models.PositiveSmallIntegerField()  # its index in the graph's `triggers`
+    kind = models.CharField(max_length=16, choices=TriggerKind.choices)
+    spec = models.CharField(max_length=200)  # the cron expression, the duration, the message
+    variables = models.JSONField(default=dict, blank=True)
+    active = models.BooleanField(default=True)
+    next_due_at = models.DateTimeField(null=True, blank=True)  # None: a message trigger
+    last_fired_at = models.DateTimeField(null=True, blank=True)
+    started = models.PositiveIntegerField(default=0)  # how many instances it started
+    last_error = models.TextField(blank=True)  # why its last start failed; "" once one works
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ("definition", "-version", "position")
+        indexes = (
+            models.Index(fields=("next_due_at",), condition=Q(active=True), name="trigger_due"),
+        )
+        constraints = (
+            models.UniqueConstraint(
+                fields=("spec",),
+                condition=Q(active=True, kind=TriggerKind.MESSAGE),
+                name="trigger_message_unique",
+            ),
+        )
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.spec}"
 
 
 class Event(models.Model):

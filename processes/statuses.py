@@ -65,6 +65,14 @@ class MessageStatus(models.TextChoices):
     EXPIRED = "expired"
 
 
+class TriggerKind(models.TextChoices):
+    """What starts an instance of a definition (its `triggers`)."""
+
+    CRON = "cron"
+    EVERY = "every"
+    MESSAGE = "message"
+
+
 class TaskState(models.TextChoices):
     OPEN = "open"
     ASSIGNED = "assigned"

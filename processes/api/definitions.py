@@ -29,7 +29,7 @@ from processes.api.definition_body import YamlTextParser, publish_body
 from processes.bpmn.versions import version_bpmn, version_bpmn_filename
 from processes.dsl import DefinitionError
 from processes.errors import NotAllowed
-from processes.models import DefinitionVersion, ProcessDefinition, graph_of_version
+from processes.models import DefinitionVersion, ProcessDefinition, Trigger, graph_of_version
 from processes.selectors import (
     definition_get_startable,
     definition_version_get,
@@ -71,6 +71,20 @@ class DefinitionVersionSerializer(serializers.ModelSerializer):
         fields = ("version", "version_label", "format", "checksum", "published_by", "published_at")
 
 
+class TriggerSerializer(serializers.ModelSerializer):
+    spec = serializers.CharField(help_text="The cron expression, the interval or the message name.")
+    active = serializers.BooleanField(
+        help_text="Only the latest version's triggers start instances."
+    )
+    next_due_at = serializers.DateTimeField(
+        allow_null=True, help_text="When it next starts one; null for a message trigger."
+    )
+
+    class Meta:
+        model = Trigger
+        fields = ("kind", "spec", "active", "next_due_at", "last_fired_at")
+
+
 class DefinitionDetailSerializer(DefinitionVersionSerializer):
     """A definition with one version: its source as written and the graph it compiled to."""
 
@@ -83,6 +97,9 @@ class DefinitionDetailSerializer(DefinitionVersionSerializer):
         help_text="The compiled graph. `variables` is a list of [name, declaration] pairs in "
         "the author's order; each declaration an object with at least `type`."
     )
+    triggers = TriggerSerializer(
+        many=True, read_only=True, help_text="This version's start triggers (`triggers`)."
+    )
 
     class Meta(DefinitionVersionSerializer.Meta):
         fields = (
@@ -93,6 +110,7 @@ class DefinitionDetailSerializer(DefinitionVersionSerializer):
             *DefinitionVersionSerializer.Meta.fields,
             "source",
             "graph",
+            "triggers",
         )
 
     @extend_schema_field({"type": "object", "additionalProperties": {}})

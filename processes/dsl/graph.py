@@ -105,6 +105,20 @@ class VariableSpec:
 
 
 @dataclass(frozen=True)
+class StartTrigger:
+    """Starts an instance of the definition's latest version: on a `cron` schedule, `every`
+    interval, or when a `message` of that name finds no waiting instance. `spec` is the cron
+    expression, the duration or the message name as written; `variables` the start's."""
+
+    kind: str  # "cron", "every" or "message"
+    spec: str
+    variables: dict[str, Any] = field(default_factory=dict)
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.spec}"
+
+
+@dataclass(frozen=True)
 class Node:
     """A step of the graph. `type` names its kind (`processes.nodes`), which says which of
     the fields below it reads and what a token does there."""
@@ -161,6 +175,7 @@ class Graph:
     version_label: str = ""  # the author's own `version` field, informational
     variables: dict[str, VariableSpec] = field(default_factory=dict)
     strict_variables: bool = False  # refuse variables the definition does not declare
+    triggers: tuple[StartTrigger, ...] = ()
 
     def node(self, node_id: str) -> Node:
         return self.nodes[node_id]
@@ -212,6 +227,8 @@ class Graph:
             version_label=data.get("version_label", ""),
             variables={name: _variable_from_dict(spec) for name, spec in data["variables"]},
             strict_variables=data.get("strict_variables", False),
+            # Graphs stored before triggers existed have none.
+            triggers=tuple(StartTrigger(**t) for t in data.get("triggers", ())),
         )
 
 

@@ -1,4 +1,5 @@
-"""The JSON format: ``{name, key?, variables, start?, steps: [{id, name, type, config, next}]}``.
+"""The JSON format: ``{name, key?, variables, triggers?, start?, steps: [{id, name, type,
+config, next}]}``.
 
 Step types: those of the node kinds (`processes.nodes.JSON_KINDS`: service_task, user_task,
 exclusive_gateway, parallel_gateway, end, fail), each read by its kind. A step without
@@ -16,6 +17,7 @@ from processes.dsl.graph import Node
 from processes.dsl.outline import Draft, Links, Outline
 from processes.dsl.parts import link_all, read_start, read_variables
 from processes.dsl.problems import Problems, child
+from processes.dsl.triggers import read_triggers
 from processes.nodes import JSON_KINDS
 from processes.nodes.boundary import boundary_refuse
 
@@ -57,6 +59,8 @@ def _read_document(document: Section) -> Outline:
     description = document.text("description")
     version_label = document.label("version")
     variables = read_variables(document)
+    strict_variables = document.flag("strict_variables")
+    triggers = read_triggers(document, declared=variables, strict=strict_variables)
     steps = document.sections("steps", required=True)
     drafts = [draft for step in steps if (draft := _read_step(step)) is not None]
     if document.data.get("steps") == []:
@@ -69,7 +73,8 @@ def _read_document(document: Section) -> Outline:
         description=description,
         version_label=version_label,
         variables=variables,
-        strict_variables=document.flag("strict_variables"),
+        strict_variables=strict_variables,
+        triggers=triggers,
     )
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from processes.dsl.graph import Node, VariableSpec
+from processes.dsl.graph import Node, StartTrigger, VariableSpec
 
 
 @dataclass(frozen=True)
@@ -65,3 +65,4 @@ class Outline:
     version_label: str = ""
     variables: dict[str, VariableSpec] = field(default_factory=dict)
     strict_variables: bool = False
+    triggers: tuple[StartTrigger, ...] = ()

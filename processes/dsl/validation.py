@@ -46,6 +46,7 @@ def build_graph(
         version_label=outline.version_label,
         variables=outline.variables,
         strict_variables=outline.strict_variables,
+        triggers=outline.triggers,
     )
 
 

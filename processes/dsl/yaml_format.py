@@ -1,4 +1,5 @@
-"""The YAML format: ``kind: WorkflowDefinition`` with ``spec.states`` (states-language style).
+"""The YAML format: ``kind: WorkflowDefinition`` with ``spec.states`` (states-language style)
+and, at the top beside `spec`, the start `triggers` (as in JSON).
 
 State types: those of the node kinds (`processes.nodes.YAML_KINDS`: task, user, choice,
 parallel, succeed, fail), each read by its kind. A `user` state takes the user-task fields
@@ -27,6 +28,7 @@ from processes.dsl.graph import Node
 from processes.dsl.outline import Draft, Links, Outline, Ref
 from processes.dsl.parts import link_all, read_start, read_variables
 from processes.dsl.problems import Problems, child
+from processes.dsl.triggers import read_triggers
 from processes.nodes import YAML_KINDS
 from processes.nodes.boundary import boundary_refuse
 from processes.nodes.exclusive import merge_node
@@ -121,6 +123,8 @@ def _read_document(document: Section) -> Outline:
     version_label = spec.label("version")
     description = spec.text("description")
     variables = read_variables(spec)
+    strict_variables = spec.flag("strictVariables")
+    triggers = read_triggers(document, declared=variables, strict=strict_variables)
     top = spec.sections("states", required=True)
     if spec.data.get("states") == []:
         spec.problem("states", "a definition needs at least one state")
@@ -134,7 +138,8 @@ def _read_document(document: Section) -> Outline:
         description=description,
         version_label=version_label,
         variables=variables,
-        strict_variables=spec.flag("strictVariables"),
+        strict_variables=strict_variables,
+        triggers=triggers,
     )
 
 

@@ -13,6 +13,7 @@ from processes.services.job_runs import job_run
 from processes.services.messages import instance_raise_event, message_correlate, signal_broadcast
 from processes.services.repair import instance_variables_update
 from processes.services.sweeper import jobs_sweep
+from processes.services.triggers import trigger_start_by_message
 
 __all__ = [
     "definition_publish",
@@ -28,4 +29,5 @@ __all__ = [
     "jobs_sweep",
     "message_correlate",
     "signal_broadcast",
+    "trigger_start_by_message",
 ]

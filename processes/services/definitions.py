@@ -14,6 +14,7 @@ from processes.errors import InvalidInput
 from processes.models import DefinitionVersion, ProcessDefinition
 from processes.registry import service_exists
 from processes.services.start_rights import definition_starters_grant
+from processes.services.triggers import definition_triggers_replace
 from processes.statuses import DefinitionFormat
 
 
@@ -29,7 +30,8 @@ def definition_publish(
 
     Raises `processes.dsl.DefinitionError` with every problem found. Publishing a source
     identical to the latest version returns that version. Locks the definition row, so
-    concurrent publishes of one key get consecutive numbers.
+    concurrent publishes of one key get consecutive numbers; a new version's start triggers
+    replace the previous version's (`definition_triggers_replace`).
     """
     require(user, can_publish, "publishing definitions needs the manager or admin role")
     if format not in DefinitionFormat.values:
@@ -69,6 +71,7 @@ def _publish_locked(graph, source: str, format: str, checksum: str, user: Any):
         published_by=user if getattr(user, "is_authenticated", False) else None,
     )
     version.save(force_insert=True)
+    definition_triggers_replace(version=version, graph=graph)
     definition.name, definition.description = graph.name, graph.description
     definition.save(update_fields=("name", "description", "updated_at"))
     return version

@@ -64,17 +64,56 @@ def instance_start_or_get(
     NotAllowed when `user` may not start the definition.
     """
     version = _latest_version(definition_key)
+    _require_start(user, version)
+    if instance_id is not None:
+        _check_instance_id(instance_id)
+        existing = ProcessInstance.objects.filter(pk=instance_id).first()
+        if existing is not None:
+            return _same_start(existing, version), False
+    try:
+        instance = _start(version, variables, business_key, user, instance_id=instance_id)
+    except IntegrityError:
+        if instance_id is None:
+            raise
+        # Two callers raced with the same id: the other one's instance is the answer.
+        return _same_start(ProcessInstance.objects.get(pk=instance_id), version), False
+    return instance, True
+
+
+def instance_start_version(
+    *,
+    version: DefinitionVersion,
+    variables: dict[str, Any] | None = None,
+    business_key: str | None = None,
+    user: Any = None,
+    trigger: str = "",
+) -> ProcessInstance:
+    """Start `version` itself, not the latest; a start trigger's start, which `trigger`
+    names in the history ("cron 0 9 * * MON-FRI"). Locks nothing that exists; NotAllowed
+    when `user` may not start the definition, InvalidInput for variables it refuses."""
+    _require_start(user, version)
+    return _start(version, variables, business_key, user, trigger=trigger)
+
+
+def _require_start(user: Any, version: DefinitionVersion) -> None:
     definition = version.definition
     require(
         user,
         lambda person: can_start(person, definition),
         f"you may not start “{definition.name}”: ask a manager to grant you the right",
     )
-    if instance_id is not None:
-        _check_instance_id(instance_id)
-        existing = ProcessInstance.objects.filter(pk=instance_id).first()
-        if existing is not None:
-            return _same_start(existing, version), False
+
+
+def _start(
+    version: DefinitionVersion,
+    variables: dict[str, Any] | None,
+    business_key: str | None,
+    user: Any,
+    *,
+    instance_id: str | None = None,
+    trigger: str = "",
+) -> ProcessInstance:
+    """Insert the instance and walk it to its first waiting steps, in one transaction."""
     graph = graph_of_version(version.pk)
     values = start_variables(
         declared=graph.variables, values=variables, strict=graph.strict_variables
@@ -92,25 +131,20 @@ def instance_start_or_get(
     )
     if instance_id is not None:
         instance.id = instance_id
-    try:
-        with transaction.atomic():
-            instance.save(force_insert=True)
-            instance.start()
-            with change_of(instance, actor=user) as change:
-                change.log.add(
-                    EventType.WORKFLOW_STARTED,
-                    definition=definition_key,
-                    version=version.number,
-                    business_key=business_key,
-                    variables=values,
-                )
-                route_from(change, source="", targets=(graph.start,))
-    except IntegrityError:
-        if instance_id is None:
-            raise
-        # Two callers raced with the same id: the other one's instance is the answer.
-        return _same_start(ProcessInstance.objects.get(pk=instance_id), version), False
-    return instance, True
+    with transaction.atomic():
+        instance.save(force_insert=True)
+        instance.start()
+        with change_of(instance, actor=user) as change:
+            change.log.add(
+                EventType.WORKFLOW_STARTED,
+                definition=version.definition.key,
+                version=version.number,
+                business_key=business_key,
+                variables=values,
+                **({"trigger": trigger} if trigger else {}),
+            )
+            route_from(change, source="", targets=(graph.start,))
+    return instance
 
 
 def instance_suspend(*, instance: ProcessInstance, user: Any = None) -> ProcessInstance:

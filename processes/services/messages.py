@@ -33,6 +33,7 @@ from processes.services.subscriptions import (
     subscription_deliver,
     subscriptions_cancel,
 )
+from processes.services.triggers import trigger_start_by_message
 from processes.statuses import InstanceStatus, SubscriptionKind, SubscriptionStatus
 from processes.variables import storable_check, variables_size_check
 
@@ -85,6 +86,11 @@ def message_correlate(
             return _counted(MessageOutcome("delivered", instance_id=delivered))
         if not waiting.exists():
             break
+    started = trigger_start_by_message(
+        name=name, variables=values, business_key=business_key, user=user
+    )
+    if started is not None:
+        return _counted(MessageOutcome("started", instance_id=started.pk))
     if ttl is not None:
         message_id = _buffer(
             waiting,

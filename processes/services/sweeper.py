@@ -2,8 +2,9 @@
 
 It sends the jobs that are due and that no worker holds: retries whose backoff has passed,
 and jobs whose message went missing (a broker restart or flush). It also takes back jobs
-whose worker died mid-step (an expired lease), fires the timers that are due, and marks
-buffered messages whose ttl passed as expired.
+whose worker died mid-step (an expired lease), fires the timers that are due, starts the
+instances that start triggers make due, and marks buffered messages whose ttl passed as
+expired.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from processes.services.dispatch import jobs_dispatch_on_commit
 from processes.services.lease_expiry import job_lease_expire
 from processes.services.messages import messages_expire
 from processes.services.timers import timers_fire_due
+from processes.services.triggers import triggers_fire_due
 from processes.settings import engine_setting
 from processes.statuses import InstanceStatus, JobStatus
 
@@ -33,11 +35,13 @@ class SweepReport:
     dispatched: int
     expired: int
     fired: int  # timers
+    started: int  # instances, by start triggers
 
 
 def jobs_sweep() -> SweepReport:
     """Locks the due job rows it sends (SKIP LOCKED, so two sweeps never send one job twice);
-    then fires due timers, each under its instance's lock (`timers_fire_due`)."""
+    then fires due timers, each under its instance's lock (`timers_fire_due`), and starts an
+    instance for each due start trigger, each under its trigger's lock (`triggers_fire_due`)."""
     now = timezone.now()
     expired = list(
         Job.objects.filter(status=JobStatus.RUNNING, lease_expires_at__lt=now).values_list(
@@ -64,5 +68,6 @@ def jobs_sweep() -> SweepReport:
             Job.objects.filter(pk__in=due).update(dispatched_at=now)
             jobs_dispatch_on_commit(due)
     fired = timers_fire_due()
+    started = triggers_fire_due()
     messages_expire()
-    return SweepReport(dispatched=len(due), expired=len(expired), fired=fired)
+    return SweepReport(dispatched=len(due), expired=len(expired), fired=fired, started=started)

@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from processes.dsl import DefinitionError, compile_definition
 from processes.errors import Conflict, InvalidInput, NotAllowed, NotFound
-from processes.models import Message, Subscription
+from processes.models import Message, ProcessInstance, Subscription
 from processes.services import (
     instance_resume,
     instance_start,
@@ -292,3 +292,33 @@ def test_json__message_catch_problems_name_the_place(config, path, problem):
     assert path in [p for p, _ in found], found
     if problem:
         assert any(problem in m for p, m in found if p == path), found
+
+
+@pytest.mark.django_db
+def test_message__that_nothing_waits_for_starts_an_instance_through_its_trigger():
+    publish(
+        "order-intake",
+        [service_step("take", "test.mark", next=["end"]), {"id": "end", "type": "end"}],
+        triggers=[{"message": "order-placed"}],
+    )
+    outcome = message_correlate(
+        name="order-placed", business_key="O-1", variables={"customer": "ACME"}
+    )
+    assert outcome.outcome == "started"
+    run_due_jobs()
+    instance = ProcessInstance.objects.get(pk=outcome.instance_id)
+    assert (instance.business_key, instance.variables["customer"]) == ("O-1", "ACME")
+    assert instance.status == InstanceStatus.COMPLETED
+
+
+@pytest.mark.django_db
+def test_message__a_waiting_step_takes_it_before_a_trigger_starts_anything():
+    instance = waiting_at_payment()
+    publish(
+        "payment-intake",
+        [service_step("take", "test.mark", next=["end"]), {"id": "end", "type": "end"}],
+        triggers=[{"message": "payment-received"}],
+    )
+    outcome = message_correlate(name="payment-received", correlation_key="A-17")
+    assert (outcome.outcome, outcome.instance_id) == ("delivered", instance.pk)
+    assert message_correlate(name="payment-received", correlation_key="B-2").outcome == "started"
