@@ -39,10 +39,14 @@ _OWN_KEYS = {
 }
 
 
-def read_boundary(section: Section, key: str, link: Links) -> tuple[BoundaryEvent, ...]:
+def read_boundary(
+    section: Section, key: str, link: Links, *, in_branch: bool = False
+) -> tuple[BoundaryEvent, ...]:
     """``[{type, next, interrupting?, ...}]``: a step's boundary events; a timer reads
     `duration` | `until` and `repeat`, a message `message` and `correlation_key`, a signal
-    `signal`."""
+    `signal`. `in_branch`: the step is inside a YAML parallel branch, whose every path ends
+    in the branch's join, so a path started beside the step would count as the branch's
+    answer there: refused."""
     events = []
     for item in section.sections(key):
         kind = item.text("type", required=True)
@@ -51,6 +55,13 @@ def read_boundary(section: Section, key: str, link: Links) -> tuple[BoundaryEven
             continue
         target = item.text("next", required=True)
         interrupting = item.flag("interrupting") if item.has("interrupting") else True
+        if in_branch and not interrupting:
+            item.problem(
+                "interrupting",
+                "a non-interrupting event inside a parallel branch would reach the join as"
+                " the branch's answer while the step still waits; put it on a step outside"
+                " the parallel state",
+            )
         if not kind:
             continue
         others = {key for keys in _OWN_KEYS.values() for key in keys} - set(_OWN_KEYS[kind])

@@ -59,7 +59,7 @@ class ServiceKind(BoundaryHost):
             "timeout_seconds": state.duration("timeout"),
             "retry": _yaml_retry(state),
             "catch": read_catch(state, "catch", place.link),
-            "boundary": read_boundary(state, "boundary", place.link),
+            "boundary": read_boundary(state, "boundary", place.link, in_branch=place.in_branch),
             "next": place.successor(state),
         }
 

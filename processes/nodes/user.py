@@ -52,7 +52,7 @@ class UserKind(BoundaryHost):
     def read_yaml(self, state: Section, place: YamlPlace) -> dict[str, Any]:
         return {
             **read_user(_user_fields(state)),
-            "boundary": read_boundary(state, "boundary", place.link),
+            "boundary": read_boundary(state, "boundary", place.link, in_branch=place.in_branch),
             "next": place.successor(state),
         }
 

@@ -224,3 +224,43 @@ def test_bpmn__timer_boundary_events_attached_to_the_task():
     assert ">PT259200S</bpmn:timeDuration>" in xml
     assert ">R2/PT86400S</bpmn:timeCycle>" in xml
     assert 'sourceRef="Timer_approve_1" targetRef="Step_escalate"' in xml
+
+
+IN_BRANCH = """
+apiVersion: flowdesk/v1
+kind: WorkflowDefinition
+metadata: {name: branches}
+spec:
+  startAt: both
+  states:
+    - name: both
+      type: parallel
+      branches:
+        - startAt: approve
+          states:
+            - name: approve
+              type: user
+              assignee: bob
+              boundary:
+                - {type: timer, duration: 1d, interrupting: INTERRUPTING, next: remind}
+              end: true
+            - {name: remind, type: task, resource: demo.noop, end: true}
+        - startAt: other
+          states:
+            - {name: other, type: user, assignee: ann, end: true}
+      next: done
+    - {name: done, type: succeed}
+"""
+
+
+def test_yaml__a_non_interrupting_event_inside_a_parallel_branch_is_refused():
+    """Its path would reach the join as the branch's answer while the task still waits."""
+    with pytest.raises(DefinitionError) as caught:
+        compile_definition(IN_BRANCH.replace("INTERRUPTING", "false"), "yaml")
+    pointer = "/spec/states/0/branches/0/states/0/boundary/0/interrupting"
+    assert any(
+        p.path == pointer and "inside a parallel branch" in p.message
+        for p in caught.value.problems
+    ), caught.value.problems
+    graph = compile_definition(IN_BRANCH.replace("INTERRUPTING", "true"), "yaml")
+    assert graph.node("approve").boundary[0].interrupting
