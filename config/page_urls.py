@@ -33,6 +33,11 @@ urlpatterns = [
         name="instance-timer-fire",
     ),
     path(
+        "instances/<str:instance_id>/subscriptions/<int:subscription_id>/cancel/",
+        process_views.instance_subscription_cancel,
+        name="instance-subscription-cancel",
+    ),
+    path(
         "instances/<str:instance_id>/<str:action>/",
         process_views.instance_control,
         name="instance-control",

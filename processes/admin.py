@@ -9,6 +9,7 @@ did not. Instances, versions, jobs and events are read-only in the admin.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from typing import Any
 
 from django import forms
@@ -28,21 +29,25 @@ from processes.controls import INSTANCE_CONTROLS, InstanceControl
 from processes.dsl import DefinitionError
 from processes.errors import FlowdeskError
 from processes.forms import DefinitionSourceForm
-from processes.instance_waits import timer_label
+from processes.instance_waits import subscription_label, timer_label
 from processes.models import (
     DefinitionVersion,
     Event,
     Job,
+    Message,
     ProcessDefinition,
     ProcessInstance,
+    Subscription,
     Timer,
     Token,
     Trigger,
 )
 from processes.selectors import definitions_with_counts
 from processes.services import definition_publish, instance_retry
-from processes.services.timers import REASON_MAX_CHARS, timer_fire_now
-from processes.statuses import JobStatus, TimerStatus
+from processes.services.history import REASON_MAX_CHARS
+from processes.services.messages import subscription_cancel
+from processes.services.timers import timer_fire_now
+from processes.statuses import JobStatus, SubscriptionStatus, TimerStatus
 
 
 def act_on_each(
@@ -293,6 +298,32 @@ def _overdue(timer: Timer) -> bool:
     return timer.status == TimerStatus.SCHEDULED and timer.due_at < timezone.now()
 
 
+class SubscriptionInline(ReadOnlyInline):
+    """The messages and signals the instance waits for (and waited for), by name and key;
+    a waiting one links to where it can be stopped."""
+
+    model = Subscription
+    fields = ("step_id", "event", "status", "created_at", "delivered_at", "stop")
+    readonly_fields = fields
+    ordering = ("id",)
+    verbose_name_plural = "message and signal waits"
+
+    def get_queryset(self, request: HttpRequest):
+        return super().get_queryset(request).select_related("instance")
+
+    @admin.display(description="waits for")
+    def event(self, subscription: Subscription) -> str:
+        return subscription_label(subscription.instance.graph, subscription)
+
+    @admin.display(description="")
+    def stop(self, subscription: Subscription) -> str:
+        if subscription.status != SubscriptionStatus.WAITING:
+            return ""
+        url = reverse("admin:processes_subscription_changelist")
+        query = f"?instance__id__exact={subscription.instance_id}&status__exact=waiting"
+        return format_html('<a href="{}">Stop waiting…</a>', url + query)
+
+
 class EventInline(ReadOnlyInline):
     model = Event
     fields = ("created_at", "type", "step_id", "actor", "payload")
@@ -337,7 +368,7 @@ class ProcessInstanceAdmin(ReadOnlyAdmin):
     search_fields = ("business_key", "^id")
     search_help_text = "Business key, or the start of an instance id."
     list_select_related = ("definition", "definition_version", "started_by")
-    inlines = (TokenInline, TimerInline, EventInline)
+    inlines = (TokenInline, TimerInline, SubscriptionInline, EventInline)
     actions = tuple(
         _control_action(control) for control in INSTANCE_CONTROLS.values() if not control.page
     )
@@ -353,12 +384,84 @@ class ProcessInstanceAdmin(ReadOnlyAdmin):
         return instance.definition_version.number
 
 
-class TimerFireForm(forms.Form):
+class ReasonForm(forms.Form):
     reason = forms.CharField(
         max_length=REASON_MAX_CHARS,
         widget=forms.Textarea(attrs={"rows": 3, "cols": 60}),
-        help_text="Why they fire ahead of time; the history keeps it with your name.",
+        help_text="Why you act by hand; the history keeps it with your name.",
     )
+
+
+@dataclass(frozen=True)
+class ReasonedAction:
+    """A bulk action that first asks for a reason (an intermediate page), then calls
+    `act(obj, reason)`, one service call per selected row."""
+
+    name: str  # the admin action's name
+    title: str
+    intro: str
+    submit: str
+    done: str
+    act: Callable[[Any, str, Any], Any]  # (row, reason, user)
+    describe: Callable[[Any], str]  # the row as the confirmation page lists it
+
+    def run(self, modeladmin: admin.ModelAdmin, request: HttpRequest, queryset):
+        form = ReasonForm(request.POST if "post" in request.POST else None)
+        if form.is_valid():
+            reason = form.cleaned_data["reason"]
+            act_on_each(
+                request, queryset, lambda row: self.act(row, reason, request.user), done=self.done
+            )
+            return None
+        context = {
+            **modeladmin.admin_site.each_context(request),
+            "opts": modeladmin.opts,
+            "title": self.title,
+            "intro": self.intro,
+            "submit": self.submit,
+            "action_name": self.name,
+            "rows": [
+                {
+                    "pk": row.pk,
+                    "instance_id": row.instance_id,
+                    "instance": row.instance,
+                    "text": self.describe(row),
+                }
+                for row in queryset
+            ],
+            "form": form,
+            "action_checkbox_name": ACTION_CHECKBOX_NAME,
+        }
+        return TemplateResponse(request, "admin/processes/reasoned_action.html", context)
+
+
+FIRE_NOW = ReasonedAction(
+    name="fire_now",
+    title="Fire timers now",
+    intro="Each timer fires as if it were due now: a timer step moves on, an interrupting "
+    "timer cancels its step (its task leaves the inbox) and the path goes on, a reminder "
+    "starts its path. Timers already fired or cancelled, and those of instances that are not "
+    "running, are refused.",
+    submit="Fire now",
+    done="fired",
+    act=lambda timer, reason, user: timer_fire_now(timer_id=timer.pk, reason=reason, user=user),
+    describe=lambda timer: f"{timer.step_id}, due {timer.due_at:%Y-%m-%d %H:%M} ({timer.status})",
+)
+
+STOP_WAITING = ReasonedAction(
+    name="stop_waiting",
+    title="Stop waiting",
+    intro="Each wait stops: its step no longer takes that message or signal. The last thing "
+    "a step waits for is refused (raise the event or terminate the instance instead).",
+    submit="Stop waiting",
+    done="stopped",
+    act=lambda subscription, reason, user: subscription_cancel(
+        subscription_id=subscription.pk, reason=reason, user=user
+    ),
+    describe=lambda subscription: (
+        f"{subscription.step_id}: " + subscription_label(subscription.instance.graph, subscription)
+    ),
+)
 
 
 @admin.register(Timer)
@@ -386,25 +489,47 @@ class TimerAdmin(ReadOnlyAdmin):
 
     @admin.action(description="Fire the selected timers now…", permissions=["control"])
     def fire_now(self, request: HttpRequest, queryset) -> TemplateResponse | None:
-        form = TimerFireForm(request.POST if "post" in request.POST else None)
-        if form.is_valid():
-            reason = form.cleaned_data["reason"]
-            act_on_each(
-                request,
-                queryset,
-                lambda timer: timer_fire_now(timer_id=timer.pk, reason=reason, user=request.user),
-                done="fired",
-            )
-            return None
-        context = {
-            **self.admin_site.each_context(request),
-            "opts": self.opts,
-            "title": "Fire timers now",
-            "timers": queryset,
-            "form": form,
-            "action_checkbox_name": ACTION_CHECKBOX_NAME,
-        }
-        return TemplateResponse(request, "admin/processes/timer/fire_now.html", context)
+        return FIRE_NOW.run(self, request, queryset)
+
+
+@admin.register(Subscription)
+class SubscriptionAdmin(ReadOnlyAdmin):
+    """Every wait for a message or signal; an operator stops waiting ones, with a reason,
+    each through `subscription_cancel`."""
+
+    list_display = ("id", "instance", "step_id", "kind", "name", "correlation_key", "status")
+    list_filter = ("status", "kind")
+    list_select_related = ("instance",)
+    search_fields = ("^instance__id", "name", "correlation_key", "step_id")
+    ordering = ("-id",)
+    actions = ("stop_waiting",)
+
+    def has_control_permission(self, request: HttpRequest) -> bool:
+        return can_control_instances(request.user)
+
+    @admin.action(description="Stop the selected waits…", permissions=["control"])
+    def stop_waiting(self, request: HttpRequest, queryset) -> TemplateResponse | None:
+        return STOP_WAITING.run(self, request, queryset)
+
+
+@admin.register(Message)
+class MessageAdmin(ReadOnlyAdmin):
+    """Messages sent with a ttl before anything waited for them: kept, delivered (to which
+    instance) or expired."""
+
+    list_display = (
+        "id",
+        "name",
+        "correlation_key",
+        "business_key",
+        "status",
+        "created_at",
+        "expires_at",
+        "instance",
+    )
+    list_filter = ("status",)
+    search_fields = ("name", "correlation_key", "business_key")
+    ordering = ("-id",)
 
 
 # --- Failed jobs (incidents) --------------------------------------------------------------------

@@ -1,7 +1,8 @@
 """What an instance waits for, as display rows for the instance page and the admin.
 
-Timers now; each further kind of wait (message and signal subscriptions) is one more
-function giving its rows, added to `WAITS`, and the page's include shows them all alike.
+Timers, message and signal subscriptions, and the messages kept for it; each kind of wait
+is one function giving its rows, listed in `WAITS`, and the page's include shows them all
+alike.
 """
 
 from __future__ import annotations
@@ -16,18 +17,21 @@ from django.db.models import Count
 from django.utils import timezone
 
 from accounts.permissions import can_control_instances
+from processes import display
 from processes.display import step_label
 from processes.dsl.graph import BoundaryEvent, Graph
-from processes.models import ProcessInstance, Timer
-from processes.statuses import InstanceStatus, TimerStatus
+from processes.models import Message, ProcessInstance, Subscription, Timer
+from processes.services.messages import subscription_cancellable
+from processes.services.subscriptions import buffered_matching
+from processes.statuses import InstanceStatus, SubscriptionStatus, TimerStatus
 
 
 @dataclass(frozen=True)
 class WaitRow:
     """One thing the instance waits for, as people read it."""
 
-    kind: str  # "timer": what the row is
-    id: int  # its row's id (the Timer's)
+    kind: str  # "timer", "subscription", "message": what the row is
+    id: int  # its row's id (the Timer's, Subscription's, Message's)
     step_id: str
     step: str  # the step's name
     what: str  # "Timer", "Interrupting timer", "Non-interrupting timer (2 of 3)"
@@ -91,11 +95,11 @@ def _repeats(graph: Graph, timer: Timer) -> bool:
     return event is not None and not event.interrupting and event.repeat != 1
 
 
-def _event(graph: Graph, timer: Timer) -> BoundaryEvent | None:
-    node = graph.nodes.get(timer.step_id)
-    if node is None or timer.boundary is None or timer.boundary >= len(node.boundary):
+def _event(graph: Graph, wait: Timer | Subscription) -> BoundaryEvent | None:
+    node = graph.nodes.get(wait.step_id)
+    if node is None or wait.boundary is None or wait.boundary >= len(node.boundary):
         return None
-    return node.boundary[timer.boundary]
+    return node.boundary[wait.boundary]
 
 
 def _timer_kind(graph: Graph, timer: Timer, firing: int | None = None) -> str:
@@ -125,9 +129,78 @@ def timer_label(timer: Timer) -> str:
     return _timer_kind(graph, timer) + (f" → {then}" if then else "")
 
 
-def _timer_then(graph: Graph, timer: Timer) -> str:
-    event = _event(graph, timer)
+def _timer_then(graph: Graph, wait: Timer | Subscription) -> str:
+    event = _event(graph, wait)
     return _step_name(graph, event.next) if event is not None else ""
+
+
+def _subscription_waits(instance: ProcessInstance, user: Any) -> list[WaitRow]:
+    """Its waiting message and signal subscriptions, by name and key; a wait whose step
+    would be left waiting for nothing offers no "Stop waiting"."""
+    waiting = list(
+        Subscription.objects.filter(instance=instance, status=SubscriptionStatus.WAITING)
+    )
+    if not waiting:
+        return []
+    graph = instance.graph
+    may_cancel = instance.status == InstanceStatus.RUNNING and can_control_instances(user)
+    rows = []
+    for subscription in waiting:
+        cancellable = may_cancel and subscription_cancellable(subscription)
+        rows.append(
+            WaitRow(
+                kind="subscription",
+                id=subscription.pk,
+                step_id=subscription.step_id,
+                step=_step_name(graph, subscription.step_id),
+                what=subscription_label(graph, subscription),
+                then=_timer_then(graph, subscription),
+                due_at=None,
+                overdue=False,
+                action="instance-subscription-cancel" if cancellable else "",
+                action_label="Stop waiting" if cancellable else "",
+            )
+        )
+    return rows
+
+
+def subscription_label(graph: Graph, subscription: Subscription) -> str:
+    """ "Message “payment-received” (key INV-7)", "Interrupting signal “recall”"."""
+    event = _event(graph, subscription)
+    if event is None:
+        kind = subscription.kind.capitalize()
+    else:
+        kind = f"{'Interrupting' if event.interrupting else 'Non-interrupting'} {event.type}"
+    label = f"{kind} “{subscription.name}”"
+    if subscription.correlation_key:
+        label += f" (key {subscription.correlation_key})"
+    return label
+
+
+def _kept_messages(instance: ProcessInstance, user: Any) -> list[WaitRow]:
+    """Messages kept (sent with a ttl) that its waits match: they arrive when it runs again."""
+    if instance.status == InstanceStatus.RUNNING:
+        return []  # a running instance took them as they came or as its waits opened
+    waiting = Subscription.objects.filter(instance=instance, status=SubscriptionStatus.WAITING)
+    graph = instance.graph
+    rows = []
+    for subscription in waiting.filter(kind="message"):
+        for message in buffered_matching(subscription, business_key=instance.business_key):
+            rows.append(_kept_row(graph, subscription, message))
+    return rows
+
+
+def _kept_row(graph: Graph, subscription: Subscription, message: Message) -> WaitRow:
+    return WaitRow(
+        kind="message",
+        id=message.pk,
+        step_id=subscription.step_id,
+        step=_step_name(graph, subscription.step_id),
+        what=f"Message “{message.name}” kept for it until {display.when(message.expires_at)}",
+        then="",
+        due_at=None,
+        overdue=False,
+    )
 
 
 def _step_name(graph: Graph, step_id: str) -> str:
@@ -135,4 +208,8 @@ def _step_name(graph: Graph, step_id: str) -> str:
     return step_label(node.name if node else "", step_id)
 
 
-WAITS: tuple[Callable[[ProcessInstance, Any], list[WaitRow]], ...] = (_timer_waits,)
+WAITS: tuple[Callable[[ProcessInstance, Any], list[WaitRow]], ...] = (
+    _timer_waits,
+    _subscription_waits,
+    _kept_messages,
+)

@@ -6,6 +6,9 @@ is a 404.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -32,6 +35,7 @@ from processes.selectors import (
     instance_incidents,
 )
 from processes.services import instance_start
+from processes.services.messages import subscription_cancel
 from processes.services.timers import timer_fire_now
 from tasks.selectors import instance_open_tasks
 
@@ -116,14 +120,46 @@ def instance_control(request: HttpRequest, instance_id: str, action: str) -> Htt
 @require_POST
 def instance_timer_fire(request: HttpRequest, instance_id: str, timer_id: int) -> HttpResponse:
     """An operator fires a scheduled timer now, with the reason the form asks for."""
-    instance = _visible_instance(request, instance_id)
-    try:
-        timer_fire_now(
+    return _act_on_wait(
+        request,
+        instance_id,
+        lambda instance: timer_fire_now(
             timer_id=timer_id,
             reason=request.POST.get("reason"),
             user=request.user,
             instance_id=instance.pk,
-        )
+        ),
+        done="Timer fired; the timeline shows it with your reason.",
+    )
+
+
+@login_required
+@require_POST
+def instance_subscription_cancel(
+    request: HttpRequest, instance_id: str, subscription_id: int
+) -> HttpResponse:
+    """An operator stops one wait for a message or signal, with the reason the form asks for."""
+    return _act_on_wait(
+        request,
+        instance_id,
+        lambda instance: subscription_cancel(
+            subscription_id=subscription_id,
+            reason=request.POST.get("reason"),
+            user=request.user,
+            instance_id=instance.pk,
+        ),
+        done="Stopped waiting; the timeline shows it with your reason.",
+    )
+
+
+def _act_on_wait(
+    request: HttpRequest, instance_id: str, act: Callable[[ProcessInstance], Any], *, done: str
+) -> HttpResponse:
+    """Do `act` to a wait of an instance the user may see; back to its page, saying how it
+    went (a refusal the user can mend as a warning there)."""
+    instance = _visible_instance(request, instance_id)
+    try:
+        act(instance)
     except NotFound as error:
         raise Http404(error.message) from None
     except NotAllowed as error:
@@ -131,7 +167,7 @@ def instance_timer_fire(request: HttpRequest, instance_id: str, timer_id: int) -
     except (Conflict, InvalidInput) as error:
         messages.warning(request, capfirst(error.message) + ".")
     else:
-        messages.success(request, "Timer fired; the timeline shows it with your reason.")
+        messages.success(request, done)
     return redirect("instance-detail", instance.pk)
 
 

@@ -29,8 +29,9 @@ from processes.selectors import (
     instances_list,
 )
 from processes.services import instance_start_or_get, instance_variables_update
+from processes.services.history import REASON_MAX_CHARS
 from processes.services.repair import variables_checksum
-from processes.services.timers import REASON_MAX_CHARS, timer_fire_now
+from processes.services.timers import timer_fire_now
 from processes.statuses import InstanceStatus
 from restapi.errors import error_responses
 from restapi.json_body import validated_body

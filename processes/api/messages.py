@@ -12,9 +12,9 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from processes.api.instances import INSTANCE_ID, InstanceDetailSerializer, instance_detail_response
-from processes.errors import NotFound
 from processes.selectors import instance_get_detail
 from processes.services import instance_raise_event, message_correlate, signal_broadcast
+from processes.services.history import REASON_MAX_CHARS
 from processes.services.messages import subscription_cancel
 from restapi.errors import error_responses
 from restapi.fields import KeyField, StrictCharField
@@ -124,7 +124,7 @@ class InstanceEventApi(APIView):
 
 
 class ReasonSerializer(serializers.Serializer):
-    reason = StrictCharField(max_length=500, help_text="Why: kept in the history.")
+    reason = StrictCharField(max_length=REASON_MAX_CHARS, help_text="Why: kept in the history.")
 
 
 class SubscriptionCancelApi(APIView):
@@ -140,13 +140,10 @@ class SubscriptionCancelApi(APIView):
     def post(self, request: Request, instance_id: str, subscription_id: str) -> Response:
         data = validated_body(serializer_class=ReasonSerializer, request=request)
         instance = instance_get_detail(instance_id=instance_id, user=request.user)
-        if not instance.subscriptions.filter(pk=_number(subscription_id)).exists():
-            raise NotFound(f"instance {instance_id} has no wait {subscription_id!r}")
         subscription_cancel(
-            subscription_id=subscription_id, reason=data["reason"], user=request.user
+            subscription_id=subscription_id,
+            reason=data["reason"],
+            user=request.user,
+            instance_id=instance.pk,
         )
         return instance_detail_response(instance_id=instance_id, request=request)
-
-
-def _number(text: str) -> int:
-    return int(text) if text.isdigit() else 0

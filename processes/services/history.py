@@ -11,9 +11,13 @@ from typing import Any
 
 from django.db import transaction
 
+from processes.errors import InvalidInput
 from processes.models import Event, ProcessInstance
 from processes.rows import rows_insert
 from processes.statuses import EventType
+from processes.storable import text_problem
+
+REASON_MAX_CHARS = 1000
 
 
 class EventLog:
@@ -66,3 +70,18 @@ def _log(events: list[Event]) -> None:
                 "job_id": event.payload.get("job_id"),
             },
         )
+
+
+def reason_checked(reason: Any) -> str:
+    """An operator's reason for acting by hand (firing a timer, stopping a wait), stripped,
+    for the history; InvalidInput naming `reason` when there is none to record."""
+    text = reason.strip() if isinstance(reason, str) else ""
+    if not text:
+        problem = "give the reason, for the history"
+    elif len(text) > REASON_MAX_CHARS:
+        problem = f"at most {REASON_MAX_CHARS:,} characters"
+    else:
+        problem = text_problem(text)
+    if problem:
+        raise InvalidInput(f"reason: {problem}", field_errors={"reason": [problem]})
+    return text

@@ -27,6 +27,7 @@ from processes import metrics
 from processes.errors import Conflict, InvalidInput, NotFound
 from processes.models import Message, ProcessInstance, Subscription
 from processes.services.advance import instance_change
+from processes.services.history import reason_checked
 from processes.services.subscriptions import (
     KEY_LENGTH,
     message_name_lock,
@@ -39,7 +40,6 @@ from processes.variables import storable_check, variables_size_check
 
 logger = logging.getLogger(__name__)
 NAME_LENGTH = 200
-REASON_LENGTH = 500
 MAX_TTL_SECONDS = 366 * 86400
 # A message that lost its subscription to a racing one looks again this often.
 _ATTEMPTS = 3
@@ -308,26 +308,30 @@ def _ttl(value: Any) -> float | None:
     return float(value)
 
 
-def subscription_cancel(*, subscription_id: int, reason: str, user: Any = None) -> Subscription:
+def subscription_cancel(
+    *, subscription_id: int, reason: str, user: Any = None, instance_id: str | None = None
+) -> Subscription:
     """An operator stops a wait for a message or signal (a boundary event, or one of a
     deferred choice's events), saying why; SUBSCRIPTION_CANCELLED records who and why.
 
     Refused (Conflict) when it is the last thing a token waits for: the step would wait for
     nothing, forever; terminate the instance or raise the event instead. NotFound for a
     subscription of an instance the caller may not see; NotAllowed when they may see but
-    not control it. Locks the instance row, then the subscription row.
+    not control it; given `instance_id`, the subscription must be that instance's. Locks
+    the instance row, then the subscription row.
     """
     from processes.selectors import instance_get_visible
 
-    reason = _reason(reason)
+    reason = reason_checked(reason)
     subscription_id = _as_id(subscription_id)
-    instance_id = (
+    found = (
         Subscription.objects.filter(pk=subscription_id)
         .values_list("instance_id", flat=True)
         .first()
     )
-    if instance_id is None:
+    if found is None or (instance_id is not None and found != instance_id):
         raise NotFound(f"no subscription {subscription_id!r}")
+    instance_id = found
     if user is not None:
         instance_get_visible(instance_id=instance_id, user=user)
     require(user, can_control_instances, "only managers and admins may cancel a wait")
@@ -335,7 +339,7 @@ def subscription_cancel(*, subscription_id: int, reason: str, user: Any = None) 
         subscription = Subscription.objects.select_for_update(of=("self",)).get(pk=subscription_id)
         if subscription.status != SubscriptionStatus.WAITING:
             raise Conflict(f"the wait for {subscription.name!r} is {subscription.status} already")
-        if subscription.boundary is None and not _other_waits(subscription):
+        if not subscription_cancellable(subscription):
             raise Conflict(
                 f"step {subscription.step_id!r} waits for nothing but {subscription.name!r}:"
                 " raise the event or terminate the instance instead"
@@ -344,12 +348,14 @@ def subscription_cancel(*, subscription_id: int, reason: str, user: Any = None) 
     return subscription
 
 
-def _other_waits(subscription: Subscription) -> bool:
-    """Whether the subscription's token waits for anything else (a deferred choice's other
-    events, a catch step's timeout)."""
+def subscription_cancellable(subscription: Subscription) -> bool:
+    """Whether stopping this wait leaves its step waiting for something: it is a boundary
+    event, or its token waits for more (a deferred choice's other events, a timeout)."""
     from processes.models import Timer
     from processes.statuses import TimerStatus
 
+    if subscription.boundary is not None:
+        return True
     token_id = subscription.token_id
     return (
         Subscription.objects.filter(token_id=token_id, status=SubscriptionStatus.WAITING)
@@ -359,15 +365,6 @@ def _other_waits(subscription: Subscription) -> bool:
             token_id=token_id, status=TimerStatus.SCHEDULED, boundary__isnull=True
         ).exists()
     )
-
-
-def _reason(value: Any) -> str:
-    if not isinstance(value, str) or not value.strip():
-        raise InvalidInput("say why (a reason is required)", field_errors={"reason": ["required"]})
-    if len(value) > REASON_LENGTH:
-        raise InvalidInput(f"the reason is longer than {REASON_LENGTH} characters")
-    storable_check({"reason": value})
-    return value.strip()
 
 
 def _as_id(value: Any) -> int:

@@ -16,18 +16,17 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.permissions import can_control_instances, require
-from processes.errors import Conflict, InvalidInput, NotFound
+from processes.errors import Conflict, NotFound
 from processes.metrics import record_timer_fired
 from processes.models import Timer
 from processes.nodes import node_kind
 from processes.rows import row_insert
 from processes.selectors import instances_visible_to
 from processes.services.advance import Change, instance_change
+from processes.services.history import reason_checked
 from processes.statuses import EventType, InstanceStatus, TimerStatus, TokenStatus
-from processes.storable import text_problem
 
 BATCH = 500
-REASON_MAX_CHARS = 1000
 logger = logging.getLogger(__name__)
 
 
@@ -100,7 +99,7 @@ def timer_fire_now(
             f"no timer {timer_id!r}" + (f" in instance {instance_id!r}" if instance_id else "")
         )
     require(user, can_control_instances, "only managers and admins may fire a timer")
-    reason = _reason_checked(reason)
+    reason = reason_checked(reason)
     with instance_change(owner, actor=user) as change:
         status = change.instance.status
         if status != InstanceStatus.RUNNING:
@@ -113,20 +112,6 @@ def timer_fire_now(
             raise Conflict(f"timer {timer_pk} is {timer.status} already")
         _fire(change, timer, reason=reason)
     return timer
-
-
-def _reason_checked(reason: Any) -> str:
-    """The reason, stripped; InvalidInput naming `reason` when there is none to record."""
-    text = reason.strip() if isinstance(reason, str) else ""
-    if not text:
-        problem = "give the reason, for the history"
-    elif len(text) > REASON_MAX_CHARS:
-        problem = f"at most {REASON_MAX_CHARS:,} characters"
-    else:
-        problem = text_problem(text)
-    if problem:
-        raise InvalidInput(f"reason: {problem}", field_errors={"reason": [problem]})
-    return text
 
 
 def _as_int(value: Any) -> int | None:
