@@ -123,3 +123,40 @@ def test_raise_event__a_user_who_cannot_see_the_instance_gets_not_found(bob, dja
         instance_raise_event(instance=instance, name="cancel-order", user=stranger)
     with pytest.raises(NotAllowed):
         instance_raise_event(instance=instance, name="cancel-order", user=bob)
+
+
+YAML = """
+apiVersion: api.example.com/v1
+kind: WorkflowDefinition
+metadata: {name: yaml-review}
+spec:
+  startAt: review
+  states:
+    - name: review
+      type: user
+      assignee: bob
+      boundary:
+        - {type: message, message: cancel-order, correlation_key: "${order_id}", next: dropped}
+        - {type: signal, signal: recall, interrupting: false, next: noted}
+      next: done
+    - {name: dropped, type: task, resource: test.mark, end: true}
+    - {name: noted, type: task, resource: test.mark, end: true}
+    - {name: done, type: succeed}
+"""
+
+
+@pytest.mark.django_db
+def test_yaml__message_and_signal_boundaries_on_a_user_state(bob):
+    from processes.services import definition_publish, signal_broadcast
+
+    definition_publish(source=YAML, format="yaml")
+    instance = instance_start(definition_key="yaml-review", variables={"order_id": "Y-1"})
+    assert signal_broadcast(name="recall") == 1
+    run_due_jobs()
+    assert Task.objects.get(instance=instance).state == TaskState.ASSIGNED
+    assert event_types(instance, "noted").count("TASK_COMPLETED") == 1
+    message_correlate(name="cancel-order", correlation_key="Y-1")
+    run_due_jobs()
+    assert Task.objects.get(instance=instance).state == TaskState.CANCELLED
+    assert fresh(instance).status == InstanceStatus.COMPLETED
+    assert event_types(instance, "dropped").count("TASK_COMPLETED") == 1
