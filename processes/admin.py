@@ -287,11 +287,7 @@ class TimerInline(ReadOnlyInline):
 
     @admin.display(description="")
     def fire(self, timer: Timer) -> str:
-        if timer.status != TimerStatus.SCHEDULED:
-            return ""
-        url = reverse("admin:processes_timer_changelist")
-        query = f"?instance__id__exact={timer.instance_id}&status__exact={TimerStatus.SCHEDULED}"
-        return format_html('<a href="{}">Fire now…</a>', url + query)
+        return _pending_link(timer, TimerStatus.SCHEDULED, "Fire now…")
 
 
 def _overdue(timer: Timer) -> bool:
@@ -317,11 +313,17 @@ class SubscriptionInline(ReadOnlyInline):
 
     @admin.display(description="")
     def stop(self, subscription: Subscription) -> str:
-        if subscription.status != SubscriptionStatus.WAITING:
-            return ""
-        url = reverse("admin:processes_subscription_changelist")
-        query = f"?instance__id__exact={subscription.instance_id}&status__exact=waiting"
-        return format_html('<a href="{}">Stop waiting…</a>', url + query)
+        return _pending_link(subscription, SubscriptionStatus.WAITING, "Stop waiting…")
+
+
+def _pending_link(wait: Timer | Subscription, pending: str, label: str) -> str:
+    """A link to the list of the instance's pending waits of this kind, where the operator
+    acts on them; none once this one is not pending."""
+    if wait.status != pending:
+        return ""
+    url = reverse(f"admin:processes_{wait._meta.model_name}_changelist")
+    query = f"?instance__id__exact={wait.instance_id}&status__exact={pending}"
+    return format_html('<a href="{}">{}</a>', url + query, label)
 
 
 class EventInline(ReadOnlyInline):

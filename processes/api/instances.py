@@ -34,6 +34,7 @@ from processes.services.repair import variables_checksum
 from processes.services.timers import timer_fire_now
 from processes.statuses import InstanceStatus
 from restapi.errors import error_responses
+from restapi.fields import StrictCharField
 from restapi.json_body import validated_body
 from restapi.lists import PageSizePagination, paginated_response, validated_query
 from restapi.users import UsernameField, UsernameFilterField
@@ -314,10 +315,10 @@ def _control(request: Request, instance_id: str, control: Callable[..., Any]) ->
     return instance_detail_response(instance_id=instance_id, request=request)
 
 
-class TimerFireSerializer(serializers.Serializer):
-    reason = serializers.CharField(
-        max_length=REASON_MAX_CHARS, help_text="Why it fires ahead of time; kept in the history."
-    )
+class ReasonSerializer(serializers.Serializer):
+    """An operator acting by hand (firing a timer, stopping a wait) says why."""
+
+    reason = StrictCharField(max_length=REASON_MAX_CHARS, help_text="Why: kept in the history.")
 
 
 class InstanceTimerFireApi(APIView):
@@ -330,7 +331,7 @@ class InstanceTimerFireApi(APIView):
         "only; 409 when the timer is not scheduled any more or the instance is not running "
         "(a suspended instance's due timers fire on resume).",
         parameters=[INSTANCE_ID, TIMER_ID],
-        request=TimerFireSerializer,
+        request=ReasonSerializer,
         responses={200: InstanceDetailSerializer, **error_responses(400, 403, 404, 409)},
     )
     def post(self, request: Request, instance_id: str, timer_id: str) -> Response:

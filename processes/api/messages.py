@@ -11,10 +11,14 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from processes.api.instances import INSTANCE_ID, InstanceDetailSerializer, instance_detail_response
+from processes.api.instances import (
+    INSTANCE_ID,
+    InstanceDetailSerializer,
+    ReasonSerializer,
+    instance_detail_response,
+)
 from processes.selectors import instance_get_detail
 from processes.services import instance_raise_event, message_correlate, signal_broadcast
-from processes.services.history import REASON_MAX_CHARS
 from processes.services.messages import subscription_cancel
 from restapi.errors import error_responses
 from restapi.fields import KeyField, StrictCharField
@@ -121,10 +125,6 @@ class InstanceEventApi(APIView):
             instance=instance, name=name, payload=data.get("payload"), user=request.user
         )
         return instance_detail_response(instance_id=instance_id, request=request)
-
-
-class ReasonSerializer(serializers.Serializer):
-    reason = StrictCharField(max_length=REASON_MAX_CHARS, help_text="Why: kept in the history.")
 
 
 class SubscriptionCancelApi(APIView):

@@ -7,7 +7,8 @@ INSERT in the same transaction as the change; ids keep their order.
 from __future__ import annotations
 
 import logging
-from typing import Any
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any
 
 from django.db import transaction
 
@@ -18,6 +19,9 @@ from processes.statuses import EventType
 from processes.storable import text_problem
 
 REASON_MAX_CHARS = 1000
+
+if TYPE_CHECKING:
+    from processes.services.advance import Change
 
 
 class EventLog:
@@ -85,3 +89,22 @@ def reason_checked(reason: Any) -> str:
     if problem:
         raise InvalidInput(f"reason: {problem}", field_errors={"reason": [problem]})
     return text
+
+
+def waits_cancel(
+    change: Change,
+    waits: Iterable[Any],
+    *,
+    event: EventType,
+    described: Callable[[Any], dict[str, Any]],
+    by_engine: bool,
+    **details: Any,
+) -> None:
+    """Cancel `waits` (timers, subscriptions: rows with a `cancel` transition), each with its
+    `event`: the engine's when a step finished first, the change's actor's when a person
+    terminated the instance or stopped the wait (`details`: their reason)."""
+    log = change.log.add_by_engine if by_engine else change.log.add
+    for wait in waits:
+        wait.cancel()
+        wait.save()
+        log(event, wait.step_id, **described(wait), **details)

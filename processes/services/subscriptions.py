@@ -23,6 +23,7 @@ from processes.engine.kinds import kind_of
 from processes.models import Message, Subscription
 from processes.nodes import node_kind
 from processes.rows import row_insert
+from processes.services.history import waits_cancel
 from processes.statuses import EventType, MessageStatus, SubscriptionKind, SubscriptionStatus
 from processes.variables import variables_check, variables_size_check
 
@@ -138,16 +139,14 @@ def subscriptions_cancel(
 ) -> None:
     """Cancel `subscriptions` with their SUBSCRIPTION_CANCELLED events: the engine's when a
     step finished first, the change's actor's when a person terminated or cancelled."""
-    log = change.log.add_by_engine if by_engine else change.log.add
-    for subscription in subscriptions:
-        subscription.cancel()
-        subscription.save()
-        log(
-            EventType.SUBSCRIPTION_CANCELLED,
-            subscription.step_id,
-            **described(subscription),
-            **details,
-        )
+    waits_cancel(
+        change,
+        subscriptions,
+        event=EventType.SUBSCRIPTION_CANCELLED,
+        described=described,
+        by_engine=by_engine,
+        **details,
+    )
 
 
 def token_waits_cancel(change: Change, *, token_id: int) -> None:

@@ -23,7 +23,7 @@ from processes.nodes import node_kind
 from processes.rows import row_insert
 from processes.selectors import instances_visible_to
 from processes.services.advance import Change, instance_change
-from processes.services.history import reason_checked
+from processes.services.history import reason_checked, waits_cancel
 from processes.statuses import EventType, InstanceStatus, TimerStatus, TokenStatus
 
 BATCH = 500
@@ -180,11 +180,9 @@ def timer_mark_fired(change: Change, timer: Timer, *, reason: str = "", **detail
 def timers_cancel(change: Change, timers: Iterable[Timer], *, by_engine: bool) -> None:
     """Cancel `timers` with their TIMER_CANCELLED events: the engine's when a step finished
     first, the change's actor's when a person terminated the instance."""
-    log = change.log.add_by_engine if by_engine else change.log.add
-    for timer in timers:
-        timer.cancel()
-        timer.save()
-        log(EventType.TIMER_CANCELLED, timer.step_id, **_described(timer))
+    waits_cancel(
+        change, timers, event=EventType.TIMER_CANCELLED, described=_described, by_engine=by_engine
+    )
 
 
 def _described(timer: Timer) -> dict[str, Any]:
