@@ -154,6 +154,8 @@ class Node:
     # fail
     error: str = ""
     cause: str = ""
+    # end: a terminate end completes the whole instance at once
+    terminate: bool = False
 
     def targets(self) -> tuple[str, ...]:
         """Every node this one can hand a token to, in declared order, without repeats."""

@@ -133,6 +133,8 @@ def route_from(change: Change, *, source: str, targets: tuple[str, ...] | list[s
         waiting_at=lambda join_id: _waiting_at(change.instance, join_id),
     )
     for action in plan.actions:
+        if change.instance.status == InstanceStatus.COMPLETED:
+            return  # a terminate end on the way: nothing after it runs
         if isinstance(action, routing.Activate):
             node = change.graph.node(action.node_id)
             node_kind(node).enter(change, node, action.arrived_from)
@@ -282,15 +284,19 @@ def instance_catch_up(change: Change, *, rerun_failed: bool = False) -> None:
         kind.resume(change, rerun_failed=rerun_failed)
 
 
-def instance_cancel_all(change: Change) -> None:
-    """Cancel what holds each of the instance's tokens, then the tokens (terminate)."""
+def instance_cancel_all(change: Change, *, by_engine: bool = False) -> None:
+    """Cancel what holds each of the instance's tokens, then the tokens (terminate): the
+    change's actor's doing, or with `by_engine` the engine's (a terminate end). Nothing this
+    change scheduled is sent or kept for the worker."""
     instance = change.instance
     for kind in KINDS.values():
-        kind.cancel(change)
+        kind.cancel(change, by_engine=by_engine)
     Token.objects.filter(instance=instance, status__in=Token.transition_sources("cancel")).update(
         **Token.transition_changes("cancel")
     )
     instance.active_tokens = 0
+    change.job_ids.clear()
+    change.kept_job = None
 
 
 def instance_failed_tokens_rerun(change: Change) -> None:
