@@ -62,7 +62,10 @@ class NodeKind(ABC):
     fields: ClassVar[tuple[str, ...]]  # the Node fields this kind reads, beyond id/name/type
     bpmn: ClassVar[BpmnElement]
     ends_path: ClassVar[bool] = False  # a path ends here (validation: not a dead end)
-    joins: ClassVar[bool] = False  # with several predecessors, waits for them all
+    joins: ClassVar[bool] = False  # with several predecessors, it joins them
+    # As a join, it waits only for the tokens that can still reach it (an OR-join), and
+    # `release` fires it when the last of them went elsewhere; else it waits for them all.
+    joins_reachable: ClassVar[bool] = False
 
     def __init_subclass__(cls, *, abstract: bool = False, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -111,6 +114,11 @@ class NodeKind(ABC):
     @abstractmethod
     def walk(self, node: Node, arrived_from: str, walk: Walk) -> None:
         """A token arrives at `node`: emit what happens and hand it on (`walk.go`)."""
+
+    def release(self, node: Node, walk: Walk) -> None:
+        """A kind that `joins_reachable`: tokens wait at join `node` and another token of the
+        instance moved; fire the join (`walk.emit`, `walk.go`) if none can reach it now."""
+        raise TypeError(f"a {self.type} node is released by no other token ({node.id})")
 
     def forks(self, graph: Graph, node: Node) -> bool:
         """The node passes a token on to all its targets at once, leaving no trace."""
