@@ -84,7 +84,9 @@ def graph_picture(graph: Graph) -> Picture:
     picture.errors = ncnames("Error_", _error_codes(graph))
     for node in graph.nodes.values():
         shape_id = picture.step_shapes[node.id]
-        picture.shapes[shape_id] = Shape(shape_id, node_kind(node).bpmn, node.name, node.id)
+        picture.shapes[shape_id] = Shape(
+            shape_id, node_kind(node).bpmn_element(node), node.name, node.id
+        )
     flows = _Flows(picture)
     flows.add(START_ID, "", graph.start)
     for node in graph.nodes.values():

@@ -154,6 +154,8 @@ class Node:
     # fail
     error: str = ""
     cause: str = ""
+    # end: a terminate end completes the whole instance at once
+    terminate: bool = False
 
     def targets(self) -> tuple[str, ...]:
         """Every node this one can hand a token to, in declared order, without repeats."""
@@ -201,6 +203,35 @@ class Graph:
     @cached_property
     def has_joins(self) -> bool:
         return any(self.is_join(node_id) for node_id in self.nodes)
+
+    @cached_property
+    def reachable_joins(self) -> tuple[str, ...]:
+        """The joins that wait only for the tokens that can still reach them (OR-joins):
+        empty for most graphs, which spares their instances the check after each change."""
+        from processes.nodes import node_kind
+
+        return tuple(
+            node_id
+            for node_id, node in self.nodes.items()
+            if node_kind(node).joins_reachable and self.is_join(node_id)
+        )
+
+    def upstream(self, node_id: str) -> frozenset[str]:
+        """The nodes from which a token can reach `node_id` without passing through it."""
+        if node_id not in self._upstream:
+            found: set[str] = set()
+            pending = [node_id]
+            while pending:
+                for source in self.predecessors(pending.pop()):
+                    if source != node_id and source not in found:
+                        found.add(source)
+                        pending.append(source)
+            self._upstream[node_id] = frozenset(found)
+        return self._upstream[node_id]
+
+    @cached_property
+    def _upstream(self) -> dict[str, frozenset[str]]:
+        return {}
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON data in the current `FORMAT`; variables and form fields as [name,

@@ -206,13 +206,19 @@ def read_catch(step: Section, key: str, link: Links) -> tuple[CatchRule, ...]:
 
 
 def read_conditions(
-    section: Section, key: str, *, expression_key: str, link: Links
+    section: Section,
+    key: str,
+    *,
+    expression_key: str,
+    link: Links,
+    gateway: str = "an exclusive gateway",
+    required: bool = True,
 ) -> tuple[Condition, ...]:
-    """``[{<expression_key>, next}]`` of an exclusive gateway, each expression checked."""
+    """``[{<expression_key>, next}]`` of a gateway, each expression checked."""
     if isinstance(section.data.get(key), list) and not section.data[key]:
-        section.problem(key, "an exclusive gateway needs at least one condition")
+        section.problem(key, f"{gateway} needs at least one condition")
     conditions = []
-    for item in section.sections(key, required=True):
+    for item in section.sections(key, required=required):
         expression = item.text(expression_key, required=True)
         if expression:
             check_condition(expression, item.at(expression_key), item.problems, step=item.step)
@@ -227,12 +233,14 @@ def exclusive_default(
     next_names: list[tuple[str, str]],
     default: tuple[str, str] | None,
     link: Links,
+    *,
+    gateway: str = "an exclusive gateway",
 ) -> str:
-    """An exclusive gateway's default target; a lone `next` is taken as the default."""
+    """A gateway's default target; a lone `next` is taken as the default."""
     if next_names and (default is not None or len(next_names) > 1):
         step.problem(
             "next",
-            "an exclusive gateway goes by its conditions: give at most one 'next', which"
+            f"{gateway} goes by its conditions: give at most one 'next', which"
             " acts as the default, and then no separate 'default'",
         )
         link_all(next_names, link)

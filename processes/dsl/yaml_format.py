@@ -180,7 +180,8 @@ class _States:
             for state in states:
                 name = state.data.get("name")
                 kind = YAML_KINDS.get(state.data.get("type"))
-                if kind is not None and kind.yaml_branch_alias and isinstance(name, str):
+                alias = kind is not None and kind.yaml_branch_alias(state.data)
+                if alias and isinstance(name, str):
                     aliases[name] = exit
         for state in states:
             self._read_state(state, scope=scope, exit=exit, aliases=aliases)

@@ -16,7 +16,8 @@ ROUTING_LOOP = "RoutingLoop"
 
 @dataclass(frozen=True)
 class Activate:
-    """A step that waits (a service or user step) receives a token."""
+    """A step that acts on the database receives a token: one that waits (a service or
+    user step, a timer...), or a terminate end, which ends the instance."""
 
     node_id: str
     arrived_from: str

@@ -21,6 +21,7 @@ out raises TypeError when its module is imported, not when a token first reaches
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 from processes.bpmn.elements import BpmnElement
@@ -61,9 +62,10 @@ class NodeKind(ABC):
     fields: ClassVar[tuple[str, ...]]  # the Node fields this kind reads, beyond id/name/type
     bpmn: ClassVar[BpmnElement]
     ends_path: ClassVar[bool] = False  # a path ends here (validation: not a dead end)
-    joins: ClassVar[bool] = False  # with several predecessors, waits for them all
-    # YAML: inside a parallel branch the state is a name for the branch's exit, not a node.
-    yaml_branch_alias: ClassVar[bool] = False
+    joins: ClassVar[bool] = False  # with several predecessors, it joins them
+    # As a join, it waits only for the tokens that can still reach it (an OR-join), and
+    # `release` fires it when the last of them went elsewhere; else it waits for them all.
+    joins_reachable: ClassVar[bool] = False
 
     def __init_subclass__(cls, *, abstract: bool = False, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -94,6 +96,11 @@ class NodeKind(ABC):
     def read_yaml(self, state: Section, place: YamlPlace) -> dict[str, Any] | None:
         """None: the state makes no node of its own (a `succeed` inside a branch)."""
 
+    def yaml_branch_alias(self, state: Mapping[str, Any]) -> bool:
+        """Inside a parallel branch, the YAML state (its raw data) is a name for the
+        branch's exit, not a node (`read_yaml` returns None for it there)."""
+        return False
+
     def check(self, draft: Draft, problems: Problems, *, service_exists) -> None:
         """Checks of a compiled step that need more than its own text (the services)."""
         return  # most kinds need none
@@ -108,6 +115,11 @@ class NodeKind(ABC):
     def walk(self, node: Node, arrived_from: str, walk: Walk) -> None:
         """A token arrives at `node`: emit what happens and hand it on (`walk.go`)."""
 
+    def release(self, node: Node, walk: Walk) -> None:
+        """A kind that `joins_reachable`: tokens wait at join `node` and another token of the
+        instance moved; fire the join (`walk.emit`, `walk.go`) if none can reach it now."""
+        raise TypeError(f"a {self.type} node is released by no other token ({node.id})")
+
     def forks(self, graph: Graph, node: Node) -> bool:
         """The node passes a token on to all its targets at once, leaving no trace."""
         return False
@@ -115,6 +127,10 @@ class NodeKind(ABC):
     def error_code(self, node: Node) -> str | None:
         """The error the instance ends with at this node, if it is an error end."""
         return None
+
+    def bpmn_element(self, node: Node) -> BpmnElement:
+        """The node's BPMN element: the kind's, unless the node's fields change it."""
+        return self.bpmn
 
     def bpmn_expressions(self, node: Node) -> dict[str, str]:
         """The expressions inside the node's BPMN event definition, by tag (a timer's
@@ -128,8 +144,10 @@ class NodeKind(ABC):
         """A token arrives and rests here: place it and what holds it (a job, a task)."""
 
     @abstractmethod
-    def cancel(self, change: Change) -> None:
-        """The instance is terminated: cancel what holds its tokens at nodes of this kind."""
+    def cancel(self, change: Change, *, by_engine: bool = False) -> None:
+        """The instance is terminated: cancel what holds its tokens at nodes of this kind,
+        each with its event: the change's actor's (a person terminated), or with
+        `by_engine` the engine's (a terminate end was reached)."""
 
     @abstractmethod
     def resume(self, change: Change, *, rerun_failed: bool) -> None:
@@ -156,7 +174,7 @@ class PassingKind(NodeKind, abstract=True):
     def enter(self, change: Change, node: Node, arrived_from: str) -> None:
         raise TypeError(f"a token does not rest at a {self.type} node ({node.id})")
 
-    def cancel(self, change: Change) -> None:
+    def cancel(self, change: Change, *, by_engine: bool = False) -> None:
         pass
 
     def resume(self, change: Change, *, rerun_failed: bool) -> None:

@@ -111,9 +111,9 @@ class CatchKind(NodeKind, abstract=True):
             f" {seconds} s",
         )
 
-    def cancel(self, change: Change) -> None:
-        """Cancel the instance's waiting subscriptions of this kind (a person's terminate),
-        those of catch steps and of boundary events alike."""
+    def cancel(self, change: Change, *, by_engine: bool = False) -> None:
+        """Cancel the instance's waiting subscriptions of this kind (a terminate), those of
+        catch steps and of boundary events alike."""
         from processes.models import Subscription
         from processes.services.subscriptions import subscriptions_cancel
         from processes.statuses import SubscriptionStatus
@@ -123,7 +123,7 @@ class CatchKind(NodeKind, abstract=True):
             kind=self.subscription_kind,
             status=SubscriptionStatus.WAITING,
         )
-        subscriptions_cancel(change, waiting.select_for_update(of=("self",)), by_engine=False)
+        subscriptions_cancel(change, waiting.select_for_update(of=("self",)), by_engine=by_engine)
 
     def resume(self, change: Change, *, rerun_failed: bool) -> None:
         """Nothing arrives while the instance does not run: a message waits in the buffer

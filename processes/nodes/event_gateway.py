@@ -86,7 +86,7 @@ class EventGatewayKind(NodeKind):
         ]
         subscriptions_take_buffered(change, [row for row in armed if row is not None])
 
-    def cancel(self, change: Change) -> None:
+    def cancel(self, change: Change, *, by_engine: bool = False) -> None:
         """Nothing of its own: the targets' kinds cancel the timers and subscriptions."""
 
     def resume(self, change: Change, *, rerun_failed: bool) -> None:

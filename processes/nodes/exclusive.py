@@ -22,6 +22,9 @@ if TYPE_CHECKING:
     from processes.engine.routing import Walk
 
 
+NO_MATCH = "no condition matched and there is no default"
+
+
 class ExclusiveKind(PassingKind):
     type = "exclusive"
     json_type = "exclusive_gateway"
@@ -76,9 +79,7 @@ def _choose(node: Node, arrived_from: str, variables) -> Choose | Fail:
             return Choose(node.id, branch.next, branch.expression)
     if node.default:
         return Choose(node.id, node.default, "")
-    return Fail(
-        node.id, arrived_from, NO_CHOICE_MATCHED, "no condition matched and there is no default"
-    )
+    return Fail(node.id, arrived_from, NO_CHOICE_MATCHED, NO_MATCH)
 
 
 KIND = ExclusiveKind()

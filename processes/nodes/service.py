@@ -112,8 +112,9 @@ class ServiceKind(BoundaryHost):
         )
         self.boundary_arm(change, node, token, due)
 
-    def cancel(self, change: Change) -> None:
-        _jobs_cancel(change, {"instance": change.instance}, log=change.log.add)
+    def cancel(self, change: Change, *, by_engine: bool = False) -> None:
+        log = change.log.add_by_engine if by_engine else change.log.add
+        _jobs_cancel(change, {"instance": change.instance}, log=log)
 
     def holder_cancel(self, change: Change, token_id: int) -> None:
         """Cancel the token's job: a worker running it finds its lease gone, and its late

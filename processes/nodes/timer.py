@@ -91,14 +91,14 @@ class TimerKind(NodeKind):
         timer_mark_fired(change, timer, reason=reason)
         catch_step_happened(change, token_id=timer.token_id, node_id=timer.step_id)
 
-    def cancel(self, change: Change) -> None:
-        """Cancel the instance's scheduled timers (a person's terminate: their event)."""
+    def cancel(self, change: Change, *, by_engine: bool = False) -> None:
+        """Cancel the instance's scheduled timers (a terminate)."""
         from processes.models import Timer
         from processes.services.timers import timers_cancel
         from processes.statuses import TimerStatus
 
         scheduled = Timer.objects.filter(instance=change.instance, status=TimerStatus.SCHEDULED)
-        timers_cancel(change, scheduled, by_engine=False)
+        timers_cancel(change, scheduled, by_engine=by_engine)
 
     def resume(self, change: Change, *, rerun_failed: bool) -> None:
         """Fire the timers that fell due while the instance did not run (the sweeper skips

@@ -87,9 +87,10 @@ class UserKind(BoundaryHost):
         )
         self.boundary_arm(change, node, token, due)
 
-    def cancel(self, change: Change) -> None:
+    def cancel(self, change: Change, *, by_engine: bool = False) -> None:
         """Cancel the instance's open and claimed tasks: they leave every inbox."""
-        _tasks_cancel(change, {"instance": change.instance}, log=change.log.add)
+        log = change.log.add_by_engine if by_engine else change.log.add
+        _tasks_cancel(change, {"instance": change.instance}, log=log)
 
     def holder_cancel(self, change: Change, token_id: int) -> None:
         """Cancel the token's task: it leaves every inbox."""

@@ -84,6 +84,7 @@ class Change:
         A change that did nothing writes nothing."""
         if not self.touched:
             return
+        _joins_release(self)
         _settle(self)
         if self.kept_job is not None and self.instance.status != InstanceStatus.RUNNING:
             # The same change failed the instance: park the job like any other until the
@@ -125,14 +126,43 @@ def change_of(
 
 def route_from(change: Change, *, source: str, targets: tuple[str, ...] | list[str]) -> None:
     """Walk from `source` into `targets` and apply what the walk found."""
-    plan = routing.route(
-        change.graph,
-        source=source,
-        targets=targets,
-        variables=change.instance.variables,
-        waiting_at=lambda join_id: _waiting_at(change.instance, join_id),
-    )
+    plan = routing.route(change.graph, source=source, targets=targets, **_walk_reads(change))
+    _plan_apply(change, plan)
+
+
+def _walk_reads(change: Change) -> dict[str, Any]:
+    """What a walk reads of the instance: its variables and where its tokens are."""
+    instance = change.instance
+    return {
+        "variables": instance.variables,
+        "waiting_at": lambda join_id: _waiting_at(instance, join_id),
+        "tokens_at": lambda: _tokens_at(instance),
+    }
+
+
+def _joins_release(change: Change) -> None:
+    """An OR-join waits only for the tokens that can still reach it: once the last of them
+    went elsewhere (ended, was caught or interrupted onto another path), it fires. Checked
+    as the change finishes, under its lock, so it fires once; a graph without OR-joins
+    skips it, and one with them costs a query while nothing waits there."""
+    joins = change.graph.reachable_joins
+    while joins and change.instance.status == InstanceStatus.RUNNING:
+        waiting = Token.objects.filter(
+            instance=change.instance, status=TokenStatus.WAITING, node_id__in=joins
+        )
+        for join_id in waiting.values_list("node_id", flat=True).distinct().order_by("node_id"):
+            plan = routing.release(change.graph, join_id=join_id, **_walk_reads(change))
+            if plan.actions:
+                _plan_apply(change, plan)
+                break  # the tokens moved: check the joins again
+        else:
+            return
+
+
+def _plan_apply(change: Change, plan: routing.Plan) -> None:
     for action in plan.actions:
+        if change.instance.status == InstanceStatus.COMPLETED:
+            return  # a terminate end on the way: nothing after it runs
         if isinstance(action, routing.Activate):
             node = change.graph.node(action.node_id)
             node_kind(node).enter(change, node, action.arrived_from)
@@ -282,15 +312,19 @@ def instance_catch_up(change: Change, *, rerun_failed: bool = False) -> None:
         kind.resume(change, rerun_failed=rerun_failed)
 
 
-def instance_cancel_all(change: Change) -> None:
-    """Cancel what holds each of the instance's tokens, then the tokens (terminate)."""
+def instance_cancel_all(change: Change, *, by_engine: bool = False) -> None:
+    """Cancel what holds each of the instance's tokens, then the tokens (terminate): the
+    change's actor's doing, or with `by_engine` the engine's (a terminate end). Nothing this
+    change scheduled is sent or kept for the worker."""
     instance = change.instance
     for kind in KINDS.values():
-        kind.cancel(change)
+        kind.cancel(change, by_engine=by_engine)
     Token.objects.filter(instance=instance, status__in=Token.transition_sources("cancel")).update(
         **Token.transition_changes("cancel")
     )
     instance.active_tokens = 0
+    change.job_ids.clear()
+    change.kept_job = None
 
 
 def instance_failed_tokens_rerun(change: Change) -> None:
@@ -331,6 +365,18 @@ def _waiting_at(instance: ProcessInstance, join_id: str) -> Counter:
     return Counter(dict(rows))
 
 
+def _tokens_at(instance: ProcessInstance) -> Counter:
+    rows = (
+        Token.objects.filter(
+            instance=instance,
+            status__in=(TokenStatus.ACTIVE, TokenStatus.WAITING, TokenStatus.FAILED),
+        )
+        .values_list("node_id")
+        .annotate(n=Count("id"))
+    )
+    return Counter(dict(rows))
+
+
 def _consume_waiting(change: Change, join: routing.Join) -> None:
     waiting = Token.objects.filter(
         instance=change.instance, node_id=join.node_id, status=TokenStatus.WAITING
@@ -345,7 +391,8 @@ def _consume_waiting(change: Change, join: routing.Join) -> None:
     change.log.add_by_engine(
         EventType.JOIN_COMPLETED,
         join.node_id,
-        branches=sorted([*join.consumed_from, join.arrived_from]),
+        # A released OR-join fires with no token arriving (`arrived_from` empty).
+        branches=sorted(p for p in (*join.consumed_from, join.arrived_from) if p),
     )
 
 
