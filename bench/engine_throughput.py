@@ -25,7 +25,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from bench.support import percentile, recreate_database  # noqa: E402
+from bench.support import machine_baseline, percentile, recreate_database  # noqa: E402
 from bench.where_time_goes import CpuMeter, print_cpu, profile_steps  # noqa: E402
 
 DATABASE = os.environ.get("BENCH_DATABASE", "flowdesk_bench")
@@ -39,18 +39,6 @@ BENCH_ENV = {
     "LOG_LEVEL": "WARNING",
 }
 os.environ.update(BENCH_ENV)
-
-
-def machine_baseline() -> None:
-    """This machine's speed right now: shared virtual machines vary by several times."""
-    from django.db import connection
-
-    with connection.cursor() as cursor:
-        began = time.perf_counter()
-        for _ in range(1000):
-            cursor.execute("SELECT 1")
-        round_trip = (time.perf_counter() - began) / 1000
-    print(f"baseline: PostgreSQL round trip (SELECT 1) {round_trip * 1e6:.0f} us")
 
 
 def start_workers(count: int, pool: str) -> list[subprocess.Popen]:

@@ -1,6 +1,8 @@
-"""What the benchmark scripts share: a database of their own, and percentiles."""
+"""What the benchmark scripts share: a database of their own, this machine's speed, percentiles."""
 
 from __future__ import annotations
+
+import time
 
 import psycopg
 from psycopg import sql
@@ -17,3 +19,15 @@ def percentile(values: list[float], pct: float) -> float:
     """The nearest-rank percentile of `values` (pct from 0 to 100)."""
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(pct / 100 * (len(ordered) - 1)))]
+
+
+def machine_baseline() -> None:
+    """This machine's speed right now: shared virtual machines vary by several times."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        began = time.perf_counter()
+        for _ in range(1000):
+            cursor.execute("SELECT 1")
+        round_trip = (time.perf_counter() - began) / 1000
+    print(f"baseline: PostgreSQL round trip (SELECT 1) {round_trip * 1e6:.0f} us")

@@ -18,15 +18,16 @@ from django.utils import timezone
 from accounts.permissions import can_control_instances, require
 from processes.errors import Conflict, NotFound
 from processes.metrics import record_timer_fired
-from processes.models import Timer
+from processes.models import ProcessInstance, Timer
 from processes.nodes import node_kind
-from processes.rows import row_insert
+from processes.rows import row_insert, row_lock, row_save
 from processes.selectors import instances_visible_to
-from processes.services.advance import Change, instance_change
+from processes.services.advance import Change, change_of, instance_change
 from processes.services.history import reason_checked, waits_cancel
 from processes.statuses import EventType, InstanceStatus, TimerStatus, TokenStatus
 
 BATCH = 500
+FIRE_FIELDS = ("status", "fired_at")  # what `Timer.fire` sets
 logger = logging.getLogger(__name__)
 
 
@@ -54,21 +55,21 @@ def timers_fire_due() -> int:
 def timer_fire(*, timer_id: int, instance_id: str) -> bool:
     """Fire timer `timer_id` if it is still scheduled and its instance runs; whether it fired.
 
-    Locks the instance row, then the timer's (FOR UPDATE SKIP LOCKED). The instance lock
-    makes a second sweep wait and then find the timer fired; a suspended, failed or
-    terminated instance leaves it alone.
+    Locks the instance row SKIP LOCKED, then the timer's. An instance that another
+    transaction holds (a second sweep firing it, a worker finishing a step) is left to the
+    next sweep: sweeps running side by side share the due timers instead of each waiting
+    for the other's locks to find the timer fired. A suspended, failed or terminated
+    instance leaves it alone.
     """
-    with instance_change(instance_id) as change:
-        if change.instance.status != InstanceStatus.RUNNING:
+    with transaction.atomic():
+        instance = row_lock(ProcessInstance, instance_id, skip_locked=True)
+        if instance is None or instance.status != InstanceStatus.RUNNING:
             return False
-        timer = (
-            Timer.objects.select_for_update(skip_locked=True, of=("self",))
-            .filter(pk=timer_id, status=TimerStatus.SCHEDULED)
-            .first()
-        )
-        if timer is None:
+        timer = row_lock(Timer, timer_id, skip_locked=True)
+        if timer is None or timer.status != TimerStatus.SCHEDULED:
             return False
-        _fire(change, timer)
+        with change_of(instance) as change:
+            _fire(change, timer)
     return True
 
 
@@ -166,7 +167,7 @@ def timer_mark_fired(change: Change, timer: Timer, *, reason: str = "", **detail
     fired it, and how late (fired minus due) goes to the metrics once committed.
     """
     timer.fire()
-    timer.save()
+    row_save(timer, FIRE_FIELDS)
     payload = {**_described(timer), **details}
     if reason:
         by = change.log.actor.get_username() if change.log.actor is not None else None
