@@ -8,6 +8,7 @@ the zero-setup defaults (SQLite, a broker in folders) and once on PostgreSQL and
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -18,6 +19,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+import psutil
 import psycopg
 import pytest
 import redis
@@ -128,7 +130,17 @@ def test_make_run__fresh_clone_serves_and_runs_steps(tmp_path, backends):
         completed = [e["step_id"] for e in history["results"] if e["type"] == "TASK_COMPLETED"]
         assert completed == ["auto_approve", "notify_requester"]
     finally:
+        # honcho starts each process in a session of its own: stop every descendant too, or
+        # a worker left behind takes later tests' jobs from its Redis database.
+        family = psutil.Process(make.pid).children(recursive=True)
         os.killpg(make.pid, signal.SIGTERM)
+        for process in family:
+            with contextlib.suppress(psutil.NoSuchProcess):
+                process.terminate()
+        _, alive = psutil.wait_procs(family, timeout=20)
+        for process in alive:
+            with contextlib.suppress(psutil.NoSuchProcess):
+                process.kill()
         try:
             make.wait(timeout=20)
         except subprocess.TimeoutExpired:
