@@ -329,6 +329,8 @@ FLOWDESK_ENGINE = {
     "MAX_LEASE_LOSSES": int(os.environ.get("FLOWDESK_MAX_LEASE_LOSSES", "3")),
     # An instance's variables together, as JSON: a case holds references to big documents.
     "MAX_VARIABLES_BYTES": int(os.environ.get("FLOWDESK_MAX_VARIABLES_BYTES", "262144")),
+    # How deep subprocesses nest (a definition may call itself): deeper is a step failure.
+    "MAX_SUBPROCESS_DEPTH": int(os.environ.get("FLOWDESK_MAX_SUBPROCESS_DEPTH", "10")),
 }
 
 LOG_FORMAT = os.environ.get("LOG_FORMAT", "plain")

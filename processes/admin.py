@@ -16,6 +16,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.core.exceptions import PermissionDenied
+from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
@@ -354,6 +355,29 @@ def _control_action(control: InstanceControl) -> Callable:
     return admin.action(description=description, permissions=["control"])(action)
 
 
+class ParentFilter(admin.SimpleListFilter):
+    """Top-level instances, children, or (``?parent=<id>``, the instance page's link) the
+    children of one instance."""
+
+    title = "parent"
+    parameter_name = "parent"
+    TOP, CHILD = "none", "any"
+
+    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin):
+        choices = [(self.TOP, "Started by no subprocess"), (self.CHILD, "Started by a subprocess")]
+        if self.value() not in (None, self.TOP, self.CHILD):
+            choices.append((self.value(), f"Children of {self.value()}"))
+        return choices
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
+        value = self.value()
+        if value is None:
+            return queryset
+        if value in (self.TOP, self.CHILD):
+            return queryset.filter(parent__isnull=value == self.TOP)
+        return queryset.filter(parent_id=value)
+
+
 @admin.register(ProcessInstance)
 class ProcessInstanceAdmin(ReadOnlyAdmin):
     list_display = (
@@ -366,7 +390,7 @@ class ProcessInstanceAdmin(ReadOnlyAdmin):
         "created_at",
         "ended_at",
     )
-    list_filter = ("status", "definition", "created_at")
+    list_filter = ("status", "definition", ParentFilter, "created_at")
     search_fields = ("business_key", "^id")
     search_help_text = "Business key, or the start of an instance id."
     list_select_related = ("definition", "definition_version", "started_by")

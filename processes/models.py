@@ -146,6 +146,22 @@ class ProcessInstance(FSMModelMixin, models.Model):
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
     ended_at = models.DateTimeField(null=True, blank=True)
+    # A child instance: the instance whose subprocess step `parent_step` started it, and
+    # the token there that waits for it (cleared when a retry gives the token a new child).
+    parent = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="children"
+    )
+    parent_step = models.CharField(max_length=200, blank=True)
+    # Indexed by instance_waited_child (partial: most instances are no child).
+    parent_token = models.ForeignKey(
+        "Token",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="children",
+        db_index=False,
+    )
+    depth = models.PositiveSmallIntegerField(default=0)  # 0: started by no subprocess
 
     class Meta:
         ordering = ("-created_at",)
@@ -153,6 +169,11 @@ class ProcessInstance(FSMModelMixin, models.Model):
             # A person's instances, newest first (the cases page), read from the index alone.
             models.Index(
                 fields=("started_by", "created_at", "id"), name="instance_started_by_recent"
+            ),
+            models.Index(
+                fields=("parent_token",),
+                condition=Q(parent_token__isnull=False),
+                name="instance_waited_child",
             ),
         )
 

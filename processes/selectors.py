@@ -42,6 +42,15 @@ def instance_current_steps(*, instance: ProcessInstance) -> list[str]:
     )
 
 
+def instance_children(*, instance: ProcessInstance) -> QuerySet[ProcessInstance]:
+    """The instances its subprocess steps started, oldest first."""
+    return (
+        ProcessInstance.objects.filter(parent=instance)
+        .select_related("definition", "definition_version")
+        .order_by("created_at", "id")
+    )
+
+
 def instance_timers(*, instance: ProcessInstance) -> QuerySet[Timer]:
     """Every timer of `instance`, scheduled, fired or cancelled, oldest first."""
     return Timer.objects.filter(instance=instance).order_by("id")

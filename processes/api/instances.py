@@ -22,6 +22,7 @@ from processes.errors import Conflict, NotFound
 from processes.models import INSTANCE_ID_PATTERN, Event, ProcessInstance, Timer
 from processes.selectors import (
     definition_get_visible,
+    instance_children,
     instance_current_steps,
     instance_get_detail,
     instance_history,
@@ -113,7 +114,23 @@ class InstanceSerializer(serializers.ModelSerializer):
         return {key: value for key, value in instance.error.items() if key != "traceback"}
 
 
+class ChildSerializer(serializers.ModelSerializer):
+    process_definition_key = serializers.CharField(source="definition.key")
+    version = serializers.IntegerField(source="definition_version.number")
+    step = serializers.CharField(source="parent_step", help_text="The step that started it.")
+
+    class Meta:
+        model = ProcessInstance
+        fields = ("id", "process_definition_key", "version", "step", "status")
+
+
 class InstanceDetailSerializer(InstanceSerializer):
+    parent_id = serializers.CharField(
+        allow_null=True, help_text="The instance whose subprocess step started this one."
+    )
+    children = serializers.SerializerMethodField(
+        help_text="The instances its subprocess steps started, oldest first."
+    )
     variables = serializers.JSONField()
     current_steps = serializers.SerializerMethodField(
         help_text="Steps holding a token: running, waiting at a join, or failed."
@@ -131,6 +148,8 @@ class InstanceDetailSerializer(InstanceSerializer):
     class Meta(InstanceSerializer.Meta):
         fields = (
             *InstanceSerializer.Meta.fields,
+            "parent_id",
+            "children",
             "variables",
             "variables_checksum",
             "current_steps",
@@ -147,6 +166,10 @@ class InstanceDetailSerializer(InstanceSerializer):
     @extend_schema_field(TaskSummarySerializer(many=True))
     def get_open_tasks(self, instance: ProcessInstance) -> list[dict[str, Any]]:
         return TaskSummarySerializer(instance_open_tasks(instance=instance), many=True).data
+
+    @extend_schema_field(ChildSerializer(many=True))
+    def get_children(self, instance: ProcessInstance) -> list[dict[str, Any]]:
+        return ChildSerializer(instance_children(instance=instance), many=True).data
 
     @extend_schema_field(TimerSerializer(many=True))
     def get_timers(self, instance: ProcessInstance) -> list[dict[str, Any]]:

@@ -151,11 +151,16 @@ class Node:
     message: str = ""
     correlation_key: str = ""
     signal: str = ""
-    # fail
+    # fail (and an end that fails with an error)
     error: str = ""
     cause: str = ""
     # end: a terminate end completes the whole instance at once
     terminate: bool = False
+    # subprocess: the definition it starts (its `version` number; None: the latest when
+    # the step is entered), and the templates rendered against the child's variables
+    definition: str = ""
+    version: int | None = None
+    output: Any = None
 
     def targets(self) -> tuple[str, ...]:
         """Every node this one can hand a token to, in declared order, without repeats."""

@@ -14,15 +14,16 @@ FORM_TYPES = ("string", "text", "number", "integer", "money", "boolean", "date",
 USER_FIELDS = ("assignee", "candidate_users", "candidate_groups", "form", "due_date", "priority")
 
 
-def read_input(section: Section) -> Any:
-    """A service step's `input`: an object whose strings may be ``${...}`` templates."""
-    value = section.data.get("input")
+def read_input(section: Section, key: str = "input") -> Any:
+    """A step's `input` (or a subprocess's `output`): an object whose strings may be
+    ``${...}`` templates."""
+    value = section.data.get(key)
     if value is None:
         return None
     if not isinstance(value, Mapping):
-        section.problem("input", f"'input' must be an object, not {kind_of(value)}")
+        section.problem(key, f"'{key}' must be an object, not {kind_of(value)}")
         return None
-    return section.templates("input")
+    return section.templates(key)
 
 
 def read_start(document: Section, key: str, steps: list[Section], *, id_key: str) -> Ref | None:

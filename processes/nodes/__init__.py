@@ -25,6 +25,7 @@ from processes.nodes import (
     parallel,
     service,
     signal_catch,
+    subprocess,
     timer,
     user,
 )
@@ -39,6 +40,7 @@ __all__ = ["JSON_KINDS", "KINDS", "YAML_KINDS", "NodeKind", "NodeType", "node_ki
 _MODULES = (
     service,
     user,
+    subprocess,
     timer,
     message_catch,
     signal_catch,

@@ -8,9 +8,9 @@ A kind is one class, one instance of which is registered in `processes.nodes`. I
   `ends_path` and `forks` for validation and the pages;
 * its BPMN element: `bpmn`;
 * its database hooks: `enter` (a token arrives and rests here), `cancel` (the instance is
-  terminated), `resume` (the instance runs again), `retry` (an operator retries a token
-  that failed here), and, for a kind that sets timers or opens subscriptions, `timer_fire`
-  and `subscription_deliver`.
+  terminated), `suspend` (it is suspended), `resume` (the instance runs again), `retry` (an
+  operator retries a token that failed here), and, for a kind that sets timers or opens
+  subscriptions, `timer_fire` and `subscription_deliver`.
 
 The pure parts are plain methods. The hooks run inside a locked instance change
 (`processes.services.advance.Change`) and import the ORM where they run, so the engine,
@@ -148,6 +148,11 @@ class NodeKind(ABC):
         """The instance is terminated: cancel what holds its tokens at nodes of this kind,
         each with its event: the change's actor's (a person terminated), or with
         `by_engine` the engine's (a terminate end was reached)."""
+
+    def suspend(self, change: Change) -> None:
+        """The instance is suspended: hold what runs on its behalf elsewhere (a child
+        instance). Jobs and tasks need nothing: their outcomes wait for the resume."""
+        return  # most kinds need none
 
     @abstractmethod
     def resume(self, change: Change, *, rerun_failed: bool) -> None:

@@ -6,7 +6,10 @@ A terminate end (JSON ``"config": {"terminate": true}``, YAML ``terminate: true`
 jobs, timers, subscriptions) is cancelled, by the engine, and no step after it runs. Inside a
 YAML parallel branch it is a node of its own, not the branch's exit: it ends everything, not
 the branch.
-"""
+
+A JSON end with ``"config": {"error": "CreditDenied", "cause": ...}`` is an error end: the
+instance fails there with that error, as at a `fail` step (a parent's subprocess step sees
+the name)."""
 
 from __future__ import annotations
 
@@ -15,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from processes.bpmn.elements import EVENT_SIZE, BpmnElement
 from processes.dsl.graph import Node
 from processes.dsl.parts import link_all
-from processes.engine.plan import Activate, End
+from processes.engine.plan import Activate, End, Fail
 from processes.nodes.base import Names, PassingKind, YamlPlace
 
 if TYPE_CHECKING:
@@ -33,13 +36,16 @@ class EndKind(PassingKind):
     type = "end"
     json_type = "end"
     yaml_type = "succeed"
-    fields = ("terminate",)
+    fields = ("terminate", "error", "cause")
     bpmn = BpmnElement("endEvent", *EVENT_SIZE)
     ends_path = True
 
     def read_json(self, step: Section, config: Section, next_names: Names, link: Links):
         refuse_next_json(step, next_names, link, "an end step")
-        return {"terminate": config.flag("terminate")}
+        terminate, error = config.flag("terminate"), config.text("error")
+        if terminate and error:
+            config.problem("error", "an end either terminates or fails with an error, not both")
+        return {"terminate": terminate, "error": error, "cause": config.text("cause")}
 
     def read_yaml(self, state: Section, place: YamlPlace) -> dict[str, Any] | None:
         refuse_next_yaml(state, place.link, "a succeed state")
@@ -53,6 +59,9 @@ class EndKind(PassingKind):
         return TERMINATE_END if node.terminate else self.bpmn
 
     def walk(self, node: Node, arrived_from: str, walk: Walk) -> None:
+        if node.error:
+            walk.emit(Fail(node.id, arrived_from, node.error, node.cause or node.name))
+            return
         # A terminate end acts on the database: its `enter` ends the instance.
         walk.emit(Activate(node.id, arrived_from) if node.terminate else End(node.id))
 
@@ -69,6 +78,9 @@ class EndKind(PassingKind):
         instance_cancel_all(change, by_engine=True)
         change.instance.complete()
         change.log.add_by_engine(EventType.WORKFLOW_COMPLETED, node.id, terminated_at=node.id)
+
+    def error_code(self, node: Node) -> str | None:
+        return node.error or None
 
 
 def refuse_next_json(step: Section, next_names: Names, link: Links, what: str) -> None:

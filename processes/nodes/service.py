@@ -46,7 +46,7 @@ class ServiceKind(BoundaryHost):
             "service": f"{service}.{method}" if service and method else service,
             "input": read_input(config),
             "timeout_seconds": config.duration("timeout"),
-            "retry": _json_retry(config) if config.has("retry_policy") else (),
+            "retry": json_retry(config) if config.has("retry_policy") else (),
             "catch": read_catch(config, "catch", link),
             "boundary": read_boundary(config, "boundary", link),
             "next": tuple(link(target, path) for target, path in next_names),
@@ -57,7 +57,7 @@ class ServiceKind(BoundaryHost):
             "service": _service_name(state.text("resource", required=True)),
             "input": read_input(state),
             "timeout_seconds": state.duration("timeout"),
-            "retry": _yaml_retry(state),
+            "retry": yaml_retry(state),
             "catch": read_catch(state, "catch", place.link),
             "boundary": read_boundary(state, "boundary", place.link, in_branch=place.in_branch),
             "next": place.successor(state),
@@ -180,7 +180,7 @@ class ServiceKind(BoundaryHost):
         change.log.add(EventType.TASK_RETRIED, job.step_id, attempt=job.attempt, manual=True)
 
 
-def _json_retry(config: Section) -> tuple[RetryRule, ...]:
+def json_retry(config: Section) -> tuple[RetryRule, ...]:
     """``retry_policy: {max_attempts, backoff: fixed|exponential, interval, errors}``."""
     policy = config.section("retry_policy")
     backoff = policy.text("backoff", default="fixed")
@@ -196,7 +196,7 @@ def _json_retry(config: Section) -> tuple[RetryRule, ...]:
     )
 
 
-def _yaml_retry(state: Section) -> tuple[RetryRule, ...]:
+def yaml_retry(state: Section) -> tuple[RetryRule, ...]:
     """``retry: [{errorEquals, intervalSeconds, maxAttempts, backoffRate}]``."""
     return tuple(
         RetryRule(

@@ -8,7 +8,7 @@ service opens one with `instance_change`, whose `Change` gathers what the transa
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import cached_property
 from typing import Any
@@ -62,7 +62,14 @@ class Change:
         self.job_ids: list[int] = []
         self.keep_one_job = keep_one_job
         self.kept_job: Job | None = None
+        self.deferred: list[Callable[[], None]] = []
         self._before = _state_of(instance)
+
+    def later(self, then: Callable[[], None]) -> None:
+        """Run `then` once the walk in progress is applied, before the change settles: a
+        step that finishes as it is entered (a child instance that completed at once)
+        routes on only after the paths beside it have reached their joins."""
+        self.deferred.append(then)
 
     @cached_property
     def graph(self):
@@ -82,10 +89,16 @@ class Change:
     def finish(self) -> None:
         """Settle the instance (complete it when nothing is left to do) and save the change.
         A change that did nothing writes nothing."""
+        while self.deferred:
+            self.deferred.pop(0)()
         if not self.touched:
             return
         _joins_release(self)
         _settle(self)
+        if self.instance.parent_token_id is not None and self.instance.status != self._before[0]:
+            from processes.services.subprocesses import child_end_notify
+
+            child_end_notify(self.instance)
         if self.kept_job is not None and self.instance.status != InstanceStatus.RUNNING:
             # The same change failed the instance: park the job like any other until the
             # instance runs again (resume and retry send its due jobs).
@@ -310,6 +323,12 @@ def instance_catch_up(change: Change, *, rerun_failed: bool = False) -> None:
     """The instance runs again: each kind applies what arrived meanwhile (resume, retry)."""
     for kind in KINDS.values():
         kind.resume(change, rerun_failed=rerun_failed)
+
+
+def instance_suspend_all(change: Change) -> None:
+    """The instance is suspended: each kind holds what runs on its behalf elsewhere."""
+    for kind in KINDS.values():
+        kind.suspend(change)
 
 
 def instance_cancel_all(change: Change, *, by_engine: bool = False) -> None:

@@ -15,6 +15,7 @@ from processes.models import (
     INSTANCE_ID_PATTERN,
     DefinitionVersion,
     ProcessInstance,
+    Token,
     graph_of_version,
 )
 from processes.services.advance import (
@@ -24,6 +25,7 @@ from processes.services.advance import (
     instance_catch_up,
     instance_change,
     instance_failed_tokens_rerun,
+    instance_suspend_all,
     route_from,
 )
 from processes.statuses import EventType
@@ -95,6 +97,22 @@ def instance_start_version(
     return _start(version, variables, business_key, user, trigger=trigger)
 
 
+def instance_start_child(
+    *,
+    version: DefinitionVersion,
+    variables: dict[str, Any],
+    parent: ProcessInstance,
+    parent_token: Token,
+    actor: Any = None,
+) -> ProcessInstance:
+    """Start `version` as the child that `parent_token` of `parent` (locked by the caller)
+    waits for, in the caller's transaction. No start right is needed: the parent's
+    definition calls it. InvalidInput for variables the child's definition refuses."""
+    return _start(
+        version, variables, parent.business_key, actor, parent=parent, parent_token=parent_token
+    )
+
+
 def _require_start(user: Any, version: DefinitionVersion) -> None:
     definition = version.definition
     require(
@@ -112,8 +130,11 @@ def _start(
     *,
     instance_id: str | None = None,
     trigger: str = "",
+    parent: ProcessInstance | None = None,
+    parent_token: Token | None = None,
 ) -> ProcessInstance:
-    """Insert the instance and walk it to its first waiting steps, in one transaction."""
+    """Insert the instance and walk it to its first waiting steps, in one transaction;
+    a child, with its `parent` and the `parent_token` that waits for it."""
     graph = graph_of_version(version.pk)
     values = start_variables(
         declared=graph.variables, values=variables, strict=graph.strict_variables
@@ -129,6 +150,11 @@ def _start(
         business_key=business_key,
         started_by=user if getattr(user, "is_authenticated", False) else None,
     )
+    if parent is not None:
+        instance.parent = parent
+        instance.parent_step = parent_token.node_id
+        instance.parent_token = parent_token
+        instance.depth = parent.depth + 1
     if instance_id is not None:
         instance.id = instance_id
     with transaction.atomic():
@@ -142,18 +168,21 @@ def _start(
                 business_key=business_key,
                 variables=values,
                 **({"trigger": trigger} if trigger else {}),
+                **({"parent_id": parent.pk} if parent is not None else {}),
             )
             route_from(change, source="", targets=(graph.start,))
     return instance
 
 
 def instance_suspend(*, instance: ProcessInstance, user: Any = None) -> ProcessInstance:
-    """Locks the instance row. No job starts and no task completes until it is resumed."""
-    return _control(instance, user, "suspend", EventType.WORKFLOW_SUSPENDED)
+    """Locks the instance row, then its running children's (parent then child). No job
+    starts and no task completes until it is resumed."""
+    return _control(instance, user, "suspend", EventType.WORKFLOW_SUSPENDED, instance_suspend_all)
 
 
 def instance_resume(*, instance: ProcessInstance, user: Any = None) -> ProcessInstance:
-    """Locks the instance row; applies outcomes that arrived meanwhile, resends due jobs."""
+    """Locks the instance row, then its suspended children's; applies outcomes that
+    arrived meanwhile, resends due jobs."""
     return _control(instance, user, "resume", EventType.WORKFLOW_RESUMED, instance_catch_up)
 
 
@@ -168,7 +197,8 @@ def instance_retry(*, instance: ProcessInstance, user: Any = None) -> ProcessIns
 
 
 def instance_terminate(*, instance: ProcessInstance, user: Any = None) -> ProcessInstance:
-    """Locks the instance row; cancels its open tasks, its jobs and its tokens."""
+    """Locks the instance row, then its children's; cancels its open tasks, its jobs, its
+    children and its tokens."""
     return _control(instance, user, "terminate", EventType.WORKFLOW_CANCELLED, instance_cancel_all)
 
 

@@ -3,8 +3,8 @@
 It sends the jobs that are due and that no worker holds: retries whose backoff has passed,
 and jobs whose message went missing (a broker restart or flush). It also takes back jobs
 whose worker died mid-step (an expired lease), fires the timers that are due, starts the
-instances that start triggers make due, and marks buffered messages whose ttl passed as
-expired.
+instances that start triggers make due, applies the ends of child instances that their
+parents still wait for, and marks buffered messages whose ttl passed as expired.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from processes.models import Job
 from processes.services.dispatch import jobs_dispatch_on_commit
 from processes.services.lease_expiry import job_lease_expire
 from processes.services.messages import messages_expire
+from processes.services.subprocesses import children_ended_apply_due
 from processes.services.timers import timers_fire_due
 from processes.services.triggers import triggers_fire_due
 from processes.settings import engine_setting
@@ -69,5 +70,6 @@ def jobs_sweep() -> SweepReport:
             jobs_dispatch_on_commit(due)
     fired = timers_fire_due()
     started = triggers_fire_due()
+    children_ended_apply_due()
     messages_expire()
     return SweepReport(dispatched=len(due), expired=len(expired), fired=fired, started=started)

@@ -15,6 +15,7 @@ def test_registry__every_kind_by_its_type_and_its_names_in_each_format():
     assert list(KINDS) == [
         "service",
         "user",
+        "subprocess",
         "timer",
         "message_catch",
         "signal_catch",
@@ -28,6 +29,7 @@ def test_registry__every_kind_by_its_type_and_its_names_in_each_format():
     assert list(JSON_KINDS) == [
         "service_task",
         "user_task",
+        "subprocess",
         "timer",
         "message_catch",
         "signal_catch",
@@ -41,6 +43,7 @@ def test_registry__every_kind_by_its_type_and_its_names_in_each_format():
     assert list(YAML_KINDS) == [
         "task",
         "user",
+        "subprocess",
         "wait",
         "event",
         "signal",
