@@ -129,3 +129,21 @@ def test_schema__documents_the_route_and_the_timers(api):
     assert schema["components"]["schemas"][body.rsplit("/", 1)[1]]["required"] == ["reason"]
     detail = schema["components"]["schemas"]["InstanceDetail"]["properties"]
     assert "timers" in detail
+
+
+def test_interrupting_timer__the_task_leaves_the_approvers_api_lists(api, escalated):
+    from processes.services.timers import timers_fire_due
+
+    def approve_task_ids(name):
+        answer = api(name).get("/api/v1/tasks?candidate_user=current_user&state=open")
+        assert answer.status_code == 200
+        return [t["id"] for t in answer.json()["results"] if t["step_id"] == "approve"]
+
+    before = approve_task_ids("bob")
+    assert len(before) == 1
+    escalation = Timer.objects.filter(instance=escalated).order_by("id").first()
+    Timer.objects.filter(pk=escalation.pk).update(due_at=escalation.created_at)
+    assert timers_fire_due() == 1
+    assert approve_task_ids("bob") == []
+    detail = api("bob").get(f"/api/v1/tasks/{before[0]}")
+    assert (detail.status_code, detail.json().get("state")) == (200, "cancelled"), detail.json()
