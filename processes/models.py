@@ -151,7 +151,9 @@ class ProcessInstance(FSMModelMixin, models.Model):
     parent = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.PROTECT, related_name="children"
     )
-    parent_step = models.CharField(max_length=200, blank=True)
+    # Defaults in the database too: rows written by older code or by SQL (a rolling deploy,
+    # bench/instances_list.py) leave these columns out.
+    parent_step = models.CharField(max_length=200, blank=True, default="", db_default="")
     # Indexed by instance_waited_child (partial: most instances are no child).
     parent_token = models.ForeignKey(
         "Token",
@@ -161,7 +163,7 @@ class ProcessInstance(FSMModelMixin, models.Model):
         related_name="children",
         db_index=False,
     )
-    depth = models.PositiveSmallIntegerField(default=0)  # 0: started by no subprocess
+    depth = models.PositiveSmallIntegerField(default=0, db_default=0)  # 0: not a child
 
     class Meta:
         ordering = ("-created_at",)
