@@ -43,7 +43,9 @@ def test_instance_page__marks_the_event_gateway_it_waits_at(request, viewport, l
     expect(element(screen, "Step_await_payment")).to_have_class("djs-element djs-shape fd-waiting")
     expect(element(screen, "Message_chase_payment_1")).to_be_visible()
     assert screen.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
-    screen.screenshot(path=f"test-output/screenshots/invoice_waiting[{viewport}].png")
+    screen.screenshot(
+        path=f"test-output/screenshots/invoice_waiting[{viewport}].png", full_page=True
+    )
 
 
 def test_instance_page__shows_the_path_the_payment_took(page, live_server, people):
