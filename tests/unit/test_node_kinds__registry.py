@@ -22,6 +22,7 @@ def test_registry__every_kind_by_its_type_and_its_names_in_each_format():
         "inclusive",
         "parallel",
         "event_gateway",
+        "compensate",
         "end",
         "fail",
     ]
@@ -35,6 +36,7 @@ def test_registry__every_kind_by_its_type_and_its_names_in_each_format():
         "inclusive_gateway",
         "parallel_gateway",
         "event_gateway",
+        "compensate",
         "end",
         "fail",
     ]
@@ -48,6 +50,7 @@ def test_registry__every_kind_by_its_type_and_its_names_in_each_format():
         "inclusive",
         "parallel",
         "event_gateway",
+        "compensate",
         "succeed",
         "fail",
     ]
