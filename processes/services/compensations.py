@@ -67,14 +67,16 @@ def compensation_next(change: Change) -> None:
     if pending:
         _schedule(change, pending[0])
         return
-    change.log.add_by_engine(EventType.COMPENSATION_COMPLETED)
     waiting = Token.objects.filter(
         instance=instance, status=TokenStatus.ACTIVE, holder=TokenHolder.COMPENSATION
     ).order_by("id")
     tokens = list(waiting.values_list("id", "node_id"))
     for token_id, node_id in tokens:
+        # Named by the compensate step it lets go on (the diagram follows its flow).
+        change.log.add_by_engine(EventType.COMPENSATION_COMPLETED, node_id)
         token_move_on(change, token_id=token_id, node_id=node_id)
     if not tokens:
+        change.log.add_by_engine(EventType.COMPENSATION_COMPLETED)
         instance.terminate()
         change.log.add(EventType.WORKFLOW_CANCELLED, compensated=True)
 

@@ -153,8 +153,7 @@ def test_compensate__with_nothing_to_undo_moves_straight_on():
     run_due_jobs()
     instance = fresh(instance)
     assert instance.status == "completed"
-    assert event_types(instance, "undo") == ["COMPENSATION_STARTED"]
-    assert "COMPENSATION_COMPLETED" in event_types(instance)
+    assert event_types(instance, "undo") == ["COMPENSATION_STARTED", "COMPENSATION_COMPLETED"]
 
 
 def test_compensation_failing_for_good__fails_the_instance_and_a_retry_runs_it_again():
