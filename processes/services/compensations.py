@@ -21,6 +21,8 @@ instance ends `cancelled`.
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.utils import timezone
 
 from processes.dsl.graph import Node
@@ -82,15 +84,26 @@ def compensation_next(change: Change) -> None:
 
 
 def compensation_succeeded(
-    change: Change, *, job_id: int, token_id: int, step_id: str, compensates: int, **payload
+    change: Change,
+    *,
+    job_id: int,
+    token_id: int,
+    step_id: str,
+    compensates: int,
+    result: dict[str, Any],
+    attempt: int,
 ) -> None:
     """A compensation's job succeeded: its result is merged, the next one is scheduled."""
-    result = payload.get("result") or {}
     if result:
         change.instance.variables = {**change.instance.variables, **result}
     token_release(change, token_id=token_id)
     change.log.add(
-        EventType.STEP_COMPENSATED, step_id, compensates=compensates, job_id=job_id, **payload
+        EventType.STEP_COMPENSATED,
+        step_id,
+        compensates=compensates,
+        result=result,
+        job_id=job_id,
+        attempt=attempt,
     )
     compensation_next(change)
 
