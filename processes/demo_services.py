@@ -96,3 +96,40 @@ def remind_approvers(ctx: ServiceContext) -> dict[str, Any]:
         "reminders_sent": sent,
         "last_reminder": f"Reminder {sent}: {subject} still waits for your approval.",
     }
+
+
+# The order saga (examples/order-saga.json): each step returns what its undo needs.
+
+SHIPPING_ZONES = ("Berlin", "Paris", "Madrid", "Rome", "Vienna")
+
+
+class ShippingFailed(Exception):
+    """No carrier delivers to the destination."""
+
+
+@service("Inventory.reserve")
+def reserve_stock(ctx: ServiceContext) -> dict[str, Any]:
+    return {"reservation_id": f"RES-{ctx.input.get('order_id')}", "stock_reserved": True}
+
+
+@service("Inventory.release")
+def release_stock(ctx: ServiceContext) -> dict[str, Any]:
+    return {"stock_reserved": False, "released": ctx.input.get("reservation_id")}
+
+
+@service("Payments.charge")
+def charge_card(ctx: ServiceContext) -> dict[str, Any]:
+    return {"payment_id": f"PAY-{ctx.input.get('order_id')}", "charged": ctx.input.get("amount")}
+
+
+@service("Payments.refund")
+def refund_card(ctx: ServiceContext) -> dict[str, Any]:
+    return {"charged": 0, "refunded": ctx.input.get("amount"), "refund_of": ctx.input["payment_id"]}
+
+
+@service("Shipping.ship")
+def ship_parcel(ctx: ServiceContext) -> dict[str, Any]:
+    destination = ctx.input.get("destination")
+    if destination not in SHIPPING_ZONES:
+        raise ShippingFailed(f"no carrier delivers to {destination!r}")
+    return {"tracking_number": f"TRK-{ctx.input.get('order_id')}"}

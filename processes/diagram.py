@@ -166,7 +166,11 @@ def path_taken(
             take(_between(picture, "", graph.start))
         elif step_id not in graph.nodes:
             continue
-        elif kind in (EventType.TASK_COMPLETED, EventType.JOIN_COMPLETED):
+        elif kind in (
+            EventType.TASK_COMPLETED,
+            EventType.JOIN_COMPLETED,
+            EventType.COMPENSATION_COMPLETED,
+        ):
             take(_onward(picture, step_id))
         elif kind == EventType.GATEWAY_EVALUATED:
             take(_between(picture, step_id, payload.get("next"))[:1])

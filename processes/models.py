@@ -219,6 +219,15 @@ class ProcessInstance(FSMModelMixin, models.Model):
     def terminate(self) -> None:
         self.ended_at = timezone.now()
 
+    @transition(
+        field=status,
+        source=(InstanceStatus.RUNNING, InstanceStatus.SUSPENDED, InstanceStatus.FAILED),
+        target=InstanceStatus.RUNNING,
+    )
+    def unwind(self) -> None:
+        """Terminate with compensation: the instance runs (only) its compensations, and is
+        cancelled when they are done."""
+
     @property
     def graph(self) -> Graph:
         return graph_of_version(self.definition_version_id)
@@ -325,6 +334,11 @@ class Job(FSMModelMixin, models.Model):
     error_message = models.TextField(blank=True)
     traceback = models.TextField(blank=True)
     created_at = models.DateTimeField(default=timezone.now)
+    # A compensation's job: the TASK_COMPLETED event of the step it undoes (its `step_id`),
+    # run by the compensation's service with the compensation's retry rules.
+    compensates = models.ForeignKey(
+        "Event", null=True, blank=True, on_delete=models.CASCADE, related_name="+", db_index=False
+    )
 
     class Meta:
         ordering = ("id",)

@@ -30,6 +30,9 @@ class TokenHolder(models.TextChoices):
     TIMER = "timer"
     SUBSCRIPTION = "subscription"  # a message or signal it waits for
     CHILD = "child"  # a child instance
+    # A compensate step's token, until every compensation ran; or a compensation's that
+    # failed before its job was made (its input could not be rendered).
+    COMPENSATION = "compensation"
 
 
 class JobStatus(models.TextChoices):
@@ -106,6 +109,9 @@ class EventType(models.TextChoices):
     SUBSCRIPTION_CANCELLED = "SUBSCRIPTION_CANCELLED"
     MESSAGE_RECEIVED = "MESSAGE_RECEIVED"
     SIGNAL_RECEIVED = "SIGNAL_RECEIVED"
+    COMPENSATION_STARTED = "COMPENSATION_STARTED"
+    STEP_COMPENSATED = "STEP_COMPENSATED"
+    COMPENSATION_COMPLETED = "COMPENSATION_COMPLETED"
 
 
 class DefinitionFormat(models.TextChoices):

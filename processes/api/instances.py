@@ -7,6 +7,7 @@ firing a timer now need the manager or admin role (403 for anyone else who can s
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 from typing import Any, ClassVar
 
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
@@ -279,6 +280,13 @@ class InstanceListApi(APIView):
             raise Conflict(f"the instance id {instance.pk!r} is taken") from None
 
 
+class TerminateQuerySerializer(serializers.Serializer):
+    compensate = serializers.BooleanField(
+        default=False,
+        help_text="Run the compensations of the completed steps before the instance ends.",
+    )
+
+
 class InstanceDetailApi(APIView):
     @extend_schema(
         summary="An instance: status, variables, current steps, open tasks",
@@ -291,12 +299,17 @@ class InstanceDetailApi(APIView):
     @extend_schema(
         summary="Terminate an instance",
         description="Its open tasks and jobs are cancelled; the instance and its history stay, "
-        "with status `cancelled`. Managers and admins only.",
-        parameters=[INSTANCE_ID],
-        responses={200: InstanceDetailSerializer, **error_responses(403, 404, 409)},
+        "with status `cancelled`. With `compensate=true`, the instance first runs the "
+        "compensations of its completed steps (latest first) and stays `running` until "
+        "they are done; a compensation that fails for good fails it (`CompensationFailed`). "
+        "Managers and admins only.",
+        parameters=[INSTANCE_ID, TerminateQuerySerializer],
+        responses={200: InstanceDetailSerializer, **error_responses(400, 403, 404, 409)},
     )
     def delete(self, request: Request, instance_id: str) -> Response:
-        return _control(request, instance_id, INSTANCE_CONTROLS["terminate"].service)
+        query = validated_query(serializer_class=TerminateQuerySerializer, request=request)
+        terminate = INSTANCE_CONTROLS["terminate"].service
+        return _control(request, instance_id, partial(terminate, **query))
 
 
 class InstanceControlApi(APIView):

@@ -29,6 +29,16 @@ class RetryRule:
 
 
 @dataclass(frozen=True)
+class Compensation:
+    """A service step's undo: `service` run with `input` (templates rendered against the
+    variables when the compensation is scheduled), retried by `retry` as a step is."""
+
+    service: str
+    input: Any = None
+    retry: tuple[RetryRule, ...] = ()
+
+
+@dataclass(frozen=True)
 class CatchRule:
     """Route to `next` when the step fails for good with one of `error_equals`."""
 
@@ -134,6 +144,7 @@ class Node:
     retry: tuple[RetryRule, ...] = ()
     catch: tuple[CatchRule, ...] = ()
     boundary: tuple[BoundaryEvent, ...] = ()  # service, user
+    compensation: Compensation | None = None  # service: what a `compensate` step runs
     # user
     assignee: str = ""  # a username, a group name or a `${...}` template
     candidate_users: tuple[str, ...] = ()
@@ -314,10 +325,7 @@ def _node_from_dict(raw: dict[str, Any]) -> Node:
         **{
             **raw,
             "next": tuple(raw.get("next", ())),
-            "retry": tuple(
-                RetryRule(**{**r, "error_equals": tuple(r["error_equals"])})
-                for r in raw.get("retry", ())
-            ),
+            "retry": tuple(_retry_from_dict(r) for r in raw.get("retry", ())),
             "catch": tuple(
                 CatchRule(**{**c, "error_equals": tuple(c["error_equals"])})
                 for c in raw.get("catch", ())
@@ -330,5 +338,16 @@ def _node_from_dict(raw: dict[str, Any]) -> Node:
                 for name, f in raw["form"]
             },
             "conditions": tuple(Condition(**c) for c in raw.get("conditions", ())),
+            "compensation": _compensation_from_dict(raw.get("compensation")),
         }
     )
+
+
+def _retry_from_dict(raw: dict[str, Any]) -> RetryRule:
+    return RetryRule(**{**raw, "error_equals": tuple(raw["error_equals"])})
+
+
+def _compensation_from_dict(raw: dict[str, Any] | None) -> Compensation | None:
+    if raw is None:
+        return None
+    return Compensation(**{**raw, "retry": tuple(_retry_from_dict(r) for r in raw["retry"])})

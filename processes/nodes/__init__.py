@@ -16,6 +16,7 @@ from enum import StrEnum
 from typing import TYPE_CHECKING
 
 from processes.nodes import (
+    compensate,
     end,
     event_gateway,
     exclusive,
@@ -48,6 +49,7 @@ _MODULES = (
     inclusive,
     parallel,
     event_gateway,
+    compensate,
     end,
     fail,
 )

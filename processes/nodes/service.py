@@ -1,8 +1,12 @@
 """A service step: runs a registered service on a worker, held by a Job.
 
 JSON ``{"type": "service_task", "config": {service_name, method?, input?, timeout?,
-retry_policy?, catch?}}``; YAML ``type: task`` with `resource`, `input`, `timeout`,
-`retry`, `catch`.
+retry_policy?, catch?, compensation?}}``; YAML ``type: task`` with `resource`, `input`,
+`timeout`, `retry`, `catch`, `compensation`.
+
+A step's `compensation` names its undo, which a `compensate` step runs once the step
+completed (`processes.nodes.compensate`): JSON ``{service_name, method?, input?,
+retry_policy?}``, YAML ``{resource, input?, retry?}``, read as the step's own.
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from processes.bpmn.elements import TASK_SIZE, BpmnElement
-from processes.dsl.graph import Node, RetryRule
+from processes.dsl.graph import Compensation, Node, RetryRule
 from processes.dsl.parts import error_names, read_catch, read_input
 from processes.engine.expressions import ExpressionError, render
 from processes.engine.plan import Activate
@@ -36,19 +40,27 @@ class ServiceKind(BoundaryHost):
     type = "service"
     json_type = "service_task"
     yaml_type = "task"
-    fields = ("next", "service", "input", "timeout_seconds", "retry", "catch", "boundary")
+    fields = (
+        "next",
+        "service",
+        "input",
+        "timeout_seconds",
+        "retry",
+        "catch",
+        "boundary",
+        "compensation",
+    )
     bpmn = BpmnElement("serviceTask", *TASK_SIZE)
 
     def read_json(self, step: Section, config: Section, next_names: Names, link: Links):
-        service = config.text("service_name", required=True)
-        method = config.text("method")
         return {
-            "service": f"{service}.{method}" if service and method else service,
+            "service": _json_service(config),
             "input": read_input(config),
             "timeout_seconds": config.duration("timeout"),
             "retry": json_retry(config) if config.has("retry_policy") else (),
             "catch": read_catch(config, "catch", link),
             "boundary": read_boundary(config, "boundary", link),
+            "compensation": _json_compensation(config),
             "next": tuple(link(target, path) for target, path in next_names),
         }
 
@@ -60,6 +72,7 @@ class ServiceKind(BoundaryHost):
             "retry": yaml_retry(state),
             "catch": read_catch(state, "catch", place.link),
             "boundary": read_boundary(state, "boundary", place.link, in_branch=place.in_branch),
+            "compensation": _yaml_compensation(state),
             "next": place.successor(state),
         }
 
@@ -67,6 +80,15 @@ class ServiceKind(BoundaryHost):
         service = draft.node.service
         if not service_exists(service):
             problems.add(draft.service_path, f"unknown service '{service}'", step=draft.id)
+        compensation = draft.node.compensation
+        if compensation is not None and not service_exists(compensation.service):
+            # Written under `compensation` with the key the step's own service has.
+            parent, _, key = draft.service_path.rpartition("/")
+            problems.add(
+                f"{parent}/compensation/{key}",
+                f"unknown compensation service '{compensation.service}'",
+                step=draft.id,
+            )
 
     def walk(self, node: Node, arrived_from: str, walk: Walk) -> None:
         walk.emit(Activate(node.id, arrived_from))
@@ -128,9 +150,8 @@ class ServiceKind(BoundaryHost):
         instance was not running gets another attempt instead of failing the instance again.
         """
         from processes.models import Job
-        from processes.services.advance import step_complete
         from processes.services.dispatch import instance_jobs_redispatch
-        from processes.services.job_reports import job_failure_apply
+        from processes.services.job_reports import job_failure_apply, job_success_apply
         from processes.statuses import EventType, InstanceStatus, JobStatus, TokenStatus
 
         finished = Job.objects.filter(
@@ -142,13 +163,14 @@ class ServiceKind(BoundaryHost):
             if change.instance.status != InstanceStatus.RUNNING:
                 break
             if job.status == JobStatus.SUCCEEDED:
-                step_complete(
+                job_success_apply(
                     change,
-                    token_id=job.token_id,
-                    node_id=job.step_id,
-                    result=job.result or {},
                     job_id=job.pk,
+                    token_id=job.token_id,
+                    step_id=job.step_id,
+                    result=job.result or {},
                     attempt=job.attempt,
+                    compensates=job.compensates_id,
                 )
             elif rerun_failed:
                 job.reschedule(delay_seconds=0, next_attempt=True)
@@ -161,15 +183,20 @@ class ServiceKind(BoundaryHost):
         instance_jobs_redispatch(change)
 
     def retry(self, change: Change, token: Token) -> None:
-        """Run the failed job once more (its next attempt); a step that failed before it
-        had a job (its input template) is walked into again."""
+        """Run the failed job once more (its next attempt), a compensation's too; a step
+        that failed before it had a job (its input template) is walked into again, a
+        compensation that did is scheduled again."""
         from processes.models import Job
         from processes.services.advance import token_walk_again
-        from processes.statuses import EventType
+        from processes.services.compensations import compensation_retry
+        from processes.statuses import EventType, TokenHolder
 
         job = Job.objects.filter(token=token).first()
         if job is None:
-            token_walk_again(change, token)
+            if token.holder == TokenHolder.COMPENSATION:
+                compensation_retry(change, token)
+            else:
+                token_walk_again(change, token)
             return
         token.reactivate()
         token.save(update_fields=token.TRANSITION_FIELDS)
@@ -178,6 +205,34 @@ class ServiceKind(BoundaryHost):
         job.lease_losses = 0
         job.save()
         change.log.add(EventType.TASK_RETRIED, job.step_id, attempt=job.attempt, manual=True)
+
+
+def _json_service(config: Section) -> str:
+    service = config.text("service_name", required=True)
+    method = config.text("method")
+    return f"{service}.{method}" if service and method else service
+
+
+def _json_compensation(config: Section) -> Compensation | None:
+    if not config.has("compensation"):
+        return None
+    section = config.section("compensation")
+    return Compensation(
+        service=_json_service(section),
+        input=read_input(section),
+        retry=json_retry(section) if section.has("retry_policy") else (),
+    )
+
+
+def _yaml_compensation(state: Section) -> Compensation | None:
+    if not state.has("compensation"):
+        return None
+    section = state.section("compensation")
+    return Compensation(
+        service=_service_name(section.text("resource", required=True)),
+        input=read_input(section),
+        retry=yaml_retry(section),
+    )
 
 
 def json_retry(config: Section) -> tuple[RetryRule, ...]:

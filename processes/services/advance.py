@@ -237,6 +237,12 @@ def token_interrupt(change: Change, *, token_id: int, node_id: str) -> None:
     _boundary_disarm(change, token_id=token_id, node_id=node_id)
 
 
+def token_release(change: Change, *, token_id: int) -> None:
+    """What held `token_id` is done and the token goes nowhere from there (a compensation's
+    job: the saga, not the graph, says what runs next)."""
+    _token_end(change, token_id, "end")
+
+
 def _boundary_disarm(change: Change, *, token_id: int, node_id: str) -> None:
     # Only steps with boundary events query for their timers: this runs on every step.
     if change.graph.node(node_id).boundary:

@@ -28,6 +28,7 @@ from processes.services.advance import (
     instance_suspend_all,
     route_from,
 )
+from processes.services.compensations import TERMINATE, compensation_start
 from processes.statuses import EventType
 from processes.variables import start_variables, variables_size_check
 
@@ -196,10 +197,30 @@ def instance_retry(*, instance: ProcessInstance, user: Any = None) -> ProcessIns
     return _control(instance, user, "retry", EventType.WORKFLOW_RETRIED, rerun_failed)
 
 
-def instance_terminate(*, instance: ProcessInstance, user: Any = None) -> ProcessInstance:
+def instance_terminate(
+    *, instance: ProcessInstance, user: Any = None, compensate: bool = False
+) -> ProcessInstance:
     """Locks the instance row, then its children's; cancels its open tasks, its jobs, its
-    children and its tokens."""
-    return _control(instance, user, "terminate", EventType.WORKFLOW_CANCELLED, instance_cancel_all)
+    children and its tokens.
+
+    With `compensate`, the instance then runs the compensations of its completed steps
+    (`processes.services.compensations`) and is cancelled once they are done: meanwhile it
+    is `running` (a terminate without compensation still ends it at once; a compensation
+    that fails for good fails it, and a retry goes on compensating).
+    """
+    if not compensate:
+        return _control(
+            instance, user, "terminate", EventType.WORKFLOW_CANCELLED, instance_cancel_all
+        )
+    require(user, can_control_instances, "only managers and admins may terminate a process")
+    with instance_change(instance.pk, actor=user) as change:
+        locked = change.instance
+        if not can_proceed(locked.unwind):
+            raise Conflict(f"cannot terminate an instance that is {locked.status}")
+        instance_cancel_all(change)
+        locked.unwind()
+        compensation_start(change, by=TERMINATE)
+    return locked
 
 
 def _control(

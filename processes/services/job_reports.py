@@ -17,6 +17,7 @@ from processes.services.advance import (
     step_complete,
     token_fail_or_catch,
 )
+from processes.services.compensations import compensation_failed, compensation_succeeded
 from processes.services.leases import Lease, lease_of
 from processes.statuses import EventType, InstanceStatus, JobStatus
 from processes.variables import variables_size_check
@@ -56,17 +57,44 @@ def job_report_success(
             return SuccessReport(accepted=False)
         if instance.status != InstanceStatus.RUNNING:
             return SuccessReport(accepted=True)
-        context = lease.context
-        step_complete(
+        job_success_apply(
             change,
-            token_id=lease.token_id,
-            node_id=context.step_id,
-            result=result,
             job_id=lease.job_id,
-            attempt=context.attempt,
+            token_id=lease.token_id,
+            step_id=lease.context.step_id,
+            result=result,
+            attempt=lease.context.attempt,
+            compensates=lease.compensates,
         )
     kept = change.kept_job
     return SuccessReport(accepted=True, next_lease=lease_of(kept, instance) if kept else None)
+
+
+def job_success_apply(
+    change: Change,
+    *,
+    job_id: int,
+    token_id: int,
+    step_id: str,
+    result: dict[str, Any],
+    attempt: int,
+    compensates: int | None,
+) -> None:
+    """A job succeeded: its step completes, or its compensation is recorded."""
+    if compensates is not None:
+        compensation_succeeded(
+            change,
+            job_id=job_id,
+            token_id=token_id,
+            step_id=step_id,
+            compensates=compensates,
+            result=result,
+            attempt=attempt,
+        )
+        return
+    step_complete(
+        change, token_id=token_id, node_id=step_id, result=result, job_id=job_id, attempt=attempt
+    )
 
 
 def _job_succeed(lease: Lease, result: dict[str, Any]) -> bool:
@@ -101,7 +129,8 @@ def job_report_failure(*, lease: Lease, error: str, message: str, traceback: str
         if job is None:
             return None
         node = change.graph.node(job.step_id)
-        delay = retry_delay(node.retry, error=error, attempt=job.attempt)
+        rules = node.retry if job.compensates_id is None else node.compensation.retry
+        delay = retry_delay(rules, error=error, attempt=job.attempt)
         if delay is not None:
             job.error, job.error_message, job.traceback = error, message, traceback
             job.reschedule(delay_seconds=delay, next_attempt=True)
@@ -113,6 +142,7 @@ def job_report_failure(*, lease: Lease, error: str, message: str, traceback: str
                 delay_seconds=delay,
                 error=error,
                 message=message,
+                **({"compensates": job.compensates_id} if job.compensates_id else {}),
             )
             outcome = "retried"
         else:
@@ -125,7 +155,11 @@ def job_report_failure(*, lease: Lease, error: str, message: str, traceback: str
 
 
 def job_failure_apply(change: Change, *, job: Job) -> None:
-    """A job failed for good: route to its catch, or fail the instance at its step."""
+    """A job failed for good: route to its catch, or fail the instance at its step (a
+    compensation's: with CompensationFailed, which no catch of the step's handles)."""
+    if job.compensates_id is not None:
+        compensation_failed(change, job=job)
+        return
     token_fail_or_catch(
         change,
         node=change.graph.node(job.step_id),

@@ -30,6 +30,7 @@ class Lease:
     context: ServiceContext
     service: str
     timeout_seconds: float
+    compensates: int | None = None  # a compensation's job: the completion it undoes
 
 
 def job_lease(*, job_id: int) -> Lease | None:
@@ -58,6 +59,7 @@ def lease_of(job: Job, instance: ProcessInstance) -> Lease:
         instance_id=instance.pk,
         service=job.service,
         timeout_seconds=job.timeout_seconds,
+        compensates=job.compensates_id,
         context=ServiceContext.build(
             input=job.input,
             variables=instance.variables,

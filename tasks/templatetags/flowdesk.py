@@ -42,6 +42,9 @@ EVENT_LABELS = {
     EventType.SUBSCRIPTION_CANCELLED: "Stopped waiting",
     EventType.MESSAGE_RECEIVED: "Message received",
     EventType.SIGNAL_RECEIVED: "Signal received",
+    EventType.COMPENSATION_STARTED: "Undoing the completed steps",
+    EventType.STEP_COMPENSATED: "Step undone",
+    EventType.COMPENSATION_COMPLETED: "Completed steps undone",
 }
 # Internal references and bookkeeping people do not need in the timeline.
 # `by`: a timer fired by hand names its person as the event's actor already.
@@ -55,12 +58,13 @@ HIDDEN_DETAILS = {
     "manual",
     "expression",
     "by",
+    "compensates",  # the id of the completion an undo undid
 }
 # Payload entries holding variables: shown as their own entries.
 VARIABLE_DETAILS = {"result", "variables"}
 # Payload entries naming a step, or several.
 STEP_DETAILS = {"next", "step"}
-STEP_LIST_DETAILS = {"branches"}
+STEP_LIST_DETAILS = {"branches", "steps"}
 # How much of a completed task's submitted values an inbox row shows.
 OUTCOME_FIELDS, OUTCOME_CHARACTERS = 3, 40
 

@@ -107,3 +107,41 @@ def test_path__a_fired_boundary_timer_takes_its_event_a_completed_step_its_next(
     )
     assert flow_ends(picture, completed.flows) == {("start", "approve"), ("approve", "done")}
     assert "Timer_approve_1" not in completed.passed
+
+
+def test_path__a_compensate_step_that_is_done_passes_on_to_its_next():
+    graph = compile_definition(
+        json.dumps(
+            {
+                "name": "saga",
+                "steps": [
+                    {
+                        "id": "charge",
+                        "type": "service_task",
+                        "config": {"service_name": "charge", "compensation": {"service_name": "r"}},
+                        "next": ["undo"],
+                    },
+                    {"id": "undo", "type": "compensate", "next": ["done"]},
+                    {"id": "done", "type": "end"},
+                ],
+            }
+        ),
+        "json",
+    )
+    picture = graph_picture(graph)
+    events = [
+        ("WORKFLOW_STARTED", "", {}),
+        ("TASK_COMPLETED", "charge", {}),
+        ("COMPENSATION_STARTED", "undo", {}),
+        ("STEP_COMPENSATED", "charge", {}),
+        ("COMPENSATION_COMPLETED", "undo", {}),
+    ]
+    # The undo's own token rested at the step it undid, arriving from nowhere.
+    tokens = [("charge", "done", ""), ("undo", "done", "charge"), ("charge", "done", "")]
+    path = path_taken(picture, events=events, tokens=tokens)
+    assert path.waiting == [] and path.failed == []
+    assert flow_ends(picture, path.flows) == {
+        ("start", "charge"),
+        ("charge", "undo"),
+        ("undo", "done"),
+    }

@@ -25,6 +25,7 @@ SAMPLE_VARIABLES = {
     "leave-request": {"employee": "ann", "days": 3, "first_day": "2026-12-01"},
     "expense-approval": {"amount": 5000, "description": "conference trip"},
     "invoice-payment": {"invoice_id": "INV-7", "amount": 250},
+    "order-saga": {"order_id": "ORDER-3", "amount": 42.0, "destination": "Berlin"},
 }
 SAMPLE_VALUES = {
     "boolean": True,

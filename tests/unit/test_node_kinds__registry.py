@@ -23,6 +23,7 @@ def test_registry__every_kind_by_its_type_and_its_names_in_each_format():
         "inclusive",
         "parallel",
         "event_gateway",
+        "compensate",
         "end",
         "fail",
     ]
@@ -37,6 +38,7 @@ def test_registry__every_kind_by_its_type_and_its_names_in_each_format():
         "inclusive_gateway",
         "parallel_gateway",
         "event_gateway",
+        "compensate",
         "end",
         "fail",
     ]
@@ -51,6 +53,7 @@ def test_registry__every_kind_by_its_type_and_its_names_in_each_format():
         "inclusive",
         "parallel",
         "event_gateway",
+        "compensate",
         "succeed",
         "fail",
     ]
