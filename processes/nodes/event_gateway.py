@@ -112,16 +112,19 @@ def _targets(section: Section, key: str, names: Names, link: Links) -> tuple[str
 
 def catch_step_happened(change: Change, *, token_id: int, node_id: str) -> None:
     """The event of catch step `node_id` came for `token_id`, resting at the step or at the
-    event gateway that armed it. At a gateway the step wins the choice: the other events
-    are disarmed (cancelled, by the engine) and the token goes on through the step."""
+    event gateway that armed it. The token's other waits are disarmed (cancelled, by the
+    engine): a catch step's timeout, or, at a gateway, the choice's other events, where this
+    step wins the choice; then the token goes on through the step."""
     from processes.models import Token
     from processes.services.advance import token_move_on
     from processes.services.subscriptions import token_waits_cancel
     from processes.statuses import EventType
 
+    # Whatever else the token waits for is over: the choice's other events, or the catch
+    # step's own timeout.
+    token_waits_cancel(change, token_id=token_id)
     resting_at = Token.objects.values_list("node_id", flat=True).get(pk=token_id)
     if resting_at != node_id:
-        token_waits_cancel(change, token_id=token_id)
         change.log.add_by_engine(EventType.GATEWAY_EVALUATED, resting_at, next=node_id)
     token_move_on(change, token_id=token_id, node_id=node_id)
 

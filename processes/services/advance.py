@@ -71,6 +71,10 @@ class Change:
         routes on only after the paths beside it have reached their joins."""
         self.deferred.append(then)
 
+    def _run_deferred(self) -> None:
+        while self.deferred:
+            self.deferred.pop(0)()
+
     @cached_property
     def graph(self):
         return self.instance.graph
@@ -89,11 +93,12 @@ class Change:
     def finish(self) -> None:
         """Settle the instance (complete it when nothing is left to do) and save the change.
         A change that did nothing writes nothing."""
-        while self.deferred:
-            self.deferred.pop(0)()
+        self._run_deferred()
         if not self.touched:
             return
-        _joins_release(self)
+        # A released OR-join's walk may defer work of its own (a child that cannot start).
+        while _joins_release(self):
+            self._run_deferred()
         _settle(self)
         if self.instance.parent_token_id is not None and self.instance.status != self._before[0]:
             from processes.services.subprocesses import child_end_notify
@@ -153,12 +158,14 @@ def _walk_reads(change: Change) -> dict[str, Any]:
     }
 
 
-def _joins_release(change: Change) -> None:
+def _joins_release(change: Change) -> bool:
     """An OR-join waits only for the tokens that can still reach it: once the last of them
     went elsewhere (ended, was caught or interrupted onto another path), it fires. Checked
     as the change finishes, under its lock, so it fires once; a graph without OR-joins
-    skips it, and one with them costs a query while nothing waits there."""
+    skips it, and one with them costs a query while nothing waits there. Whether a join
+    fired."""
     joins = change.graph.reachable_joins
+    fired = False
     while joins and change.instance.status == InstanceStatus.RUNNING:
         waiting = Token.objects.filter(
             instance=change.instance, status=TokenStatus.WAITING, node_id__in=joins
@@ -167,9 +174,11 @@ def _joins_release(change: Change) -> None:
             plan = routing.release(change.graph, join_id=join_id, **_walk_reads(change))
             if plan.actions:
                 _plan_apply(change, plan)
+                fired = True
                 break  # the tokens moved: check the joins again
         else:
-            return
+            return fired
+    return fired
 
 
 def _plan_apply(change: Change, plan: routing.Plan) -> None:
@@ -319,7 +328,12 @@ def token_place(change: Change, node: Node, arrived_from: str, *, holder: TokenH
 
 
 def token_walk_again(change: Change, token: Token) -> None:
-    """Retry a token that failed on its way into its node (a gateway, a template)."""
+    """Retry a token that failed at its node by walking in again: the new token arms its
+    own waits, so the failed one's (boundary events armed before it failed) are cancelled."""
+    if change.graph.node(token.node_id).boundary:
+        from processes.services.subscriptions import token_waits_cancel
+
+        token_waits_cancel(change, token_id=token.pk)
     token.cancel()
     token.save(update_fields=Token.TRANSITION_FIELDS)
     route_from(change, source=token.arrived_from, targets=(token.node_id,))

@@ -181,7 +181,9 @@ def instance_raise_event(
         waiting = Subscription.objects.filter(
             instance=change.instance, status=SubscriptionStatus.WAITING
         )
-        subscription = waiting.filter(name=name).select_for_update(of=("self",)).first()
+        subscription = (
+            waiting.filter(name=name).order_by("id").select_for_update(of=("self",)).first()
+        )
         if subscription is None:
             names = sorted(set(waiting.values_list("name", flat=True)))
             waits = f"it waits for: {', '.join(names)}" if names else "it waits for no event"

@@ -3,10 +3,10 @@ inside an instance change.
 
 Lock order: the instance row (held by the change), then the subscription or buffered
 message row, then — for a message name — a transaction-level advisory lock on the name
-(`message_name_lock`). `message_correlate` takes that advisory lock only when it is about to
-buffer a message and never while it holds an instance lock, so the two paths cannot
-deadlock; together they make sure a message buffered while a subscription opens is seen
-by one of the two.
+(`message_name_lock`): shared by the changes that open waits (so they never block one
+another), exclusive for `message_correlate` when it is about to buffer a message, which it
+does holding no instance lock. The two paths cannot deadlock, and a message buffered while
+a wait for it opens is seen by one of the two.
 """
 
 from __future__ import annotations
@@ -86,7 +86,7 @@ def subscriptions_take_buffered(change: Change, subscriptions: Iterable[Subscrip
     for subscription in subscriptions:
         if subscription.kind != SubscriptionKind.MESSAGE:
             continue
-        message_name_lock(subscription.name)
+        message_name_lock(subscription.name, shared=True)
         message = (
             buffered_matching(subscription, business_key=change.instance.business_key)
             .select_for_update(skip_locked=True)
@@ -163,12 +163,16 @@ def token_waits_cancel(change: Change, *, token_id: int) -> None:
     subscriptions_cancel(change, waiting.select_for_update(of=("self",)), by_engine=True)
 
 
-def message_name_lock(name: str) -> None:
-    """Hold a transaction-level lock on a message name (PostgreSQL; SQLite has one writer)."""
+def message_name_lock(name: str, *, shared: bool = False) -> None:
+    """Hold a transaction-level lock on a message name (PostgreSQL; SQLite has one writer).
+
+    Opening waits take it shared: they never block each other, whatever order they take
+    several names in; buffering a message takes it exclusive, holding no other lock."""
     if connection.vendor != "postgresql":
         return
+    function = "pg_advisory_xact_lock_shared" if shared else "pg_advisory_xact_lock"
     with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_advisory_xact_lock(%s, hashtext(%s))", [MESSAGE_LOCK_SPACE, name])
+        cursor.execute(f"SELECT {function}(%s, hashtext(%s))", [MESSAGE_LOCK_SPACE, name])
 
 
 # The first key of the two-key advisory locks on message names ("FD" + "ms").

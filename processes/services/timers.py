@@ -18,7 +18,7 @@ from django.utils import timezone
 from accounts.permissions import can_control_instances, require
 from processes.errors import Conflict, NotFound
 from processes.metrics import record_timer_fired
-from processes.models import ProcessInstance, Timer
+from processes.models import ProcessInstance, Timer, Token
 from processes.nodes import node_kind
 from processes.rows import row_insert, row_lock, row_save
 from processes.selectors import instances_visible_to
@@ -69,6 +69,9 @@ def timer_fire(*, timer_id: int, instance_id: str) -> bool:
         if timer is None or timer.status != TimerStatus.SCHEDULED:
             return False
         with change_of(instance) as change:
+            if not _token_waits(timer):
+                timers_cancel(change, [timer], by_engine=True)
+                return False
             _fire(change, timer)
     return True
 
@@ -111,8 +114,16 @@ def timer_fire_now(
         timer = Timer.objects.select_for_update(of=("self",)).get(pk=timer_pk)
         if timer.status != TimerStatus.SCHEDULED:
             raise Conflict(f"timer {timer_pk} is {timer.status} already")
+        if not _token_waits(timer):
+            raise Conflict(f"timer {timer_pk} belongs to a step that is over")
         _fire(change, timer, reason=reason)
     return timer
+
+
+def _token_waits(timer: Timer) -> bool:
+    """Whether the token the timer was set for still waits: one whose step is over (a
+    timer a path left behind) must not fire."""
+    return Token.objects.filter(pk=timer.token_id, status=TokenStatus.ACTIVE).exists()
 
 
 def _as_int(value: Any) -> int | None:
@@ -130,11 +141,15 @@ def instance_timers_fire_due(change: Change) -> None:
         status=TimerStatus.SCHEDULED,
         due_at__lte=timezone.now(),
         token__status=TokenStatus.ACTIVE,
-    ).order_by("due_at", "id")
-    for timer in due.select_for_update(of=("self",)):
+    )
+    for timer_id in list(due.order_by("due_at", "id").values_list("id", flat=True)):
         if change.instance.status != InstanceStatus.RUNNING:
             break  # an earlier timer's path failed the instance
-        _fire(change, timer)
+        # Read again: an earlier one's path may have cancelled it (a deferred choice, an
+        # interrupting boundary event).
+        timer = due.filter(pk=timer_id).select_for_update(of=("self",)).first()
+        if timer is not None:
+            _fire(change, timer)
 
 
 def timer_schedule(
