@@ -152,6 +152,8 @@ def _start(
         started_by=user if getattr(user, "is_authenticated", False) else None,
     )
     if parent is not None:
+        # The child is part of its parent's case: whoever started the parent sees it too.
+        instance.started_by_id = parent.started_by_id
         instance.parent = parent
         instance.parent_step = parent_token.node_id
         instance.parent_token = parent_token

@@ -118,3 +118,17 @@ def test_bpmn__the_step_is_a_call_activity(family):
     document = Document.parse(graph_bpmn(graph_of_version(version.pk)))
     tags = {e.get("id"): e.tag.removeprefix(f"{{{BPMN}}}") for e in document.flow_nodes().values()}
     assert tags["Step_check"] == "callActivity"
+
+
+def test_api__whoever_started_the_parent_may_open_the_child(db, api, people):
+    from guardian.shortcuts import assign_perm
+
+    definition_publish(source=CHILD, format="yaml")
+    version = definition_publish(source=PARENT, format="yaml")
+    assign_perm("processes.start_processdefinition", people["ann"], version.definition)
+    parent = instance_start(definition_key="loan", variables={"customer_id": 4}, user=people["ann"])
+    child = ProcessInstance.objects.get(parent=parent)
+    listed = api("ann").get(f"{INSTANCES}/{parent.pk}").json()["children"]
+    assert [c["id"] for c in listed] == [child.pk]
+    assert api("ann").get(f"{INSTANCES}/{child.pk}").status_code == 200
+    assert api("eve").get(f"{INSTANCES}/{child.pk}").status_code == 404
