@@ -6,7 +6,7 @@ import re
 from datetime import datetime
 from typing import Any
 
-from django.db.models import Count, Exists, F, Max, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Count, Exists, F, Max, Model, OuterRef, Q, QuerySet, Subquery
 from django.db.models.fields.json import KT
 
 from accounts.permissions import can_see_all_instances, can_start
@@ -258,6 +258,26 @@ def instance_get_detail(*, instance_id: str, user: Any) -> ProcessInstance:
     if instance is None:
         raise NotFound(f"no process instance {instance_id!r}")
     return instance
+
+
+def wait_owner_get(
+    *, model: type[Model], wait_id: Any, instance_id: str | None, user: Any, what: str
+) -> tuple[int, str]:
+    """The id and instance of a wait named by URL (a Timer, a Subscription). NotFound when
+    there is none, it is not instance `instance_id`'s (when given), or `user` may not see
+    its instance: ids cannot be probed."""
+    pk = _as_int(wait_id)
+    owner = None
+    if pk is not None:
+        owner = model.objects.filter(pk=pk).values_list("instance_id", flat=True).first()
+    if (
+        owner is None
+        or (instance_id is not None and owner != instance_id)
+        or (user is not None and not instances_visible_to(user=user).filter(pk=owner).exists())
+    ):
+        where = f" in instance {instance_id!r}" if instance_id else ""
+        raise NotFound(f"no {what} {wait_id!r}{where}")
+    return pk, owner
 
 
 def _instance_rows(instances: QuerySet[ProcessInstance]) -> QuerySet[ProcessInstance]:

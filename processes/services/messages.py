@@ -26,6 +26,7 @@ from accounts.permissions import can_control_instances, require
 from processes import metrics
 from processes.errors import Conflict, InvalidInput, NotFound
 from processes.models import Message, ProcessInstance, Subscription
+from processes.selectors import instance_get_visible, wait_owner_get
 from processes.services.advance import instance_change
 from processes.services.history import reason_checked
 from processes.services.subscriptions import (
@@ -168,8 +169,6 @@ def instance_raise_event(
     NotAllowed when they may see but not control it; Conflict when it is not running.
     Locks the instance row, then the subscription row.
     """
-    from processes.selectors import instance_get_visible
-
     if user is not None:
         instance = instance_get_visible(instance_id=instance.pk, user=user)
     require(user, can_control_instances, "only managers and admins may raise events")
@@ -322,21 +321,15 @@ def subscription_cancel(
     not control it; given `instance_id`, the subscription must be that instance's. Locks
     the instance row, then the subscription row.
     """
-    from processes.selectors import instance_get_visible
-
-    reason = reason_checked(reason)
-    subscription_id = _as_id(subscription_id)
-    found = (
-        Subscription.objects.filter(pk=subscription_id)
-        .values_list("instance_id", flat=True)
-        .first()
+    subscription_id, instance_id = wait_owner_get(
+        model=Subscription,
+        wait_id=subscription_id,
+        instance_id=instance_id,
+        user=user,
+        what="subscription",
     )
-    if found is None or (instance_id is not None and found != instance_id):
-        raise NotFound(f"no subscription {subscription_id!r}")
-    instance_id = found
-    if user is not None:
-        instance_get_visible(instance_id=instance_id, user=user)
     require(user, can_control_instances, "only managers and admins may cancel a wait")
+    reason = reason_checked(reason)
     with instance_change(instance_id, actor=user) as change:
         subscription = Subscription.objects.select_for_update(of=("self",)).get(pk=subscription_id)
         if subscription.status != SubscriptionStatus.WAITING:
@@ -367,10 +360,3 @@ def subscription_cancellable(subscription: Subscription) -> bool:
             token_id=token_id, status=TimerStatus.SCHEDULED, boundary__isnull=True
         ).exists()
     )
-
-
-def _as_id(value: Any) -> int:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        raise NotFound(f"no subscription {value!r}") from None

@@ -16,12 +16,12 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.permissions import can_control_instances, require
-from processes.errors import Conflict, NotFound
+from processes.errors import Conflict
 from processes.metrics import record_timer_fired
 from processes.models import ProcessInstance, Timer, Token
 from processes.nodes import node_kind
 from processes.rows import row_insert, row_lock, row_save
-from processes.selectors import instances_visible_to
+from processes.selectors import wait_owner_get
 from processes.services.advance import Change, change_of, instance_change
 from processes.services.history import reason_checked, waits_cancel
 from processes.statuses import EventType, InstanceStatus, TimerStatus, TokenStatus
@@ -90,18 +90,9 @@ def timer_fire_now(
 
     Locks the instance row, then the timer's, like the sweeper.
     """
-    timer_pk = _as_int(timer_id)
-    owner = None
-    if timer_pk is not None:
-        owner = Timer.objects.filter(pk=timer_pk).values_list("instance_id", flat=True).first()
-    if (
-        owner is None
-        or (instance_id is not None and owner != instance_id)
-        or (user is not None and not instances_visible_to(user=user).filter(pk=owner).exists())
-    ):
-        raise NotFound(
-            f"no timer {timer_id!r}" + (f" in instance {instance_id!r}" if instance_id else "")
-        )
+    timer_pk, owner = wait_owner_get(
+        model=Timer, wait_id=timer_id, instance_id=instance_id, user=user, what="timer"
+    )
     require(user, can_control_instances, "only managers and admins may fire a timer")
     reason = reason_checked(reason)
     with instance_change(owner, actor=user) as change:
@@ -124,13 +115,6 @@ def _token_waits(timer: Timer) -> bool:
     """Whether the token the timer was set for still waits: one whose step is over (a
     timer a path left behind) must not fire."""
     return Token.objects.filter(pk=timer.token_id, status=TokenStatus.ACTIVE).exists()
-
-
-def _as_int(value: Any) -> int | None:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return None
 
 
 def instance_timers_fire_due(change: Change) -> None:
