@@ -104,15 +104,44 @@ def _insert_params(obj: Model, fields: tuple[Field, ...]) -> list[Any]:
 
 
 def _first(model: type[M], sql: str, pk: Any) -> M | None:
-    found = list(model._base_manager.raw(sql, [pk], using=connection.alias))
-    return found[0] if found else None
+    """The row as a model instance, its values passed through the converters the ORM
+    applies (`_readers`): a raw queryset would match the columns to the fields again on
+    every read, a cost that grows with every column a model gains."""
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [pk])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    names, readers = _readers(model)
+    values = list(row)
+    for index, column, converters in readers:
+        for converter in converters:
+            values[index] = converter(values[index], column, connection)
+    return model.from_db(connection.alias, names, values)
+
+
+@cache
+def _readers(model: type[Model]) -> tuple[list[str], list[tuple[int, Any, list]]]:
+    """The attribute names of the model's columns, in `_select_sql`'s order, and for each
+    column that has them its database converters (as `SQLCompiler.apply_converters`)."""
+    fields = model._meta.concrete_fields
+    readers = []
+    for index, field in enumerate(fields):
+        column = field.get_col(model._meta.db_table)
+        converters = connection.ops.get_db_converters(column) + column.get_db_converters(
+            connection
+        )
+        if converters:
+            readers.append((index, column, converters))
+    return [field.attname for field in fields], readers
 
 
 @cache
 def _select_sql(model: type[Model], *, lock: str | None) -> str:
     quote, features = connection.ops.quote_name, connection.features
     table, pk = quote(model._meta.db_table), quote(model._meta.pk.column)
-    sql = f"SELECT * FROM {table} WHERE {pk} = %s"  # noqa: S608 - names from the model
+    columns = ", ".join(quote(field.column) for field in model._meta.concrete_fields)
+    sql = f"SELECT {columns} FROM {table} WHERE {pk} = %s"  # noqa: S608 - names from the model
     if lock is not None and features.has_select_for_update:
         sql += " " + connection.ops.for_update_sql(
             no_key=features.has_select_for_no_key_update,
