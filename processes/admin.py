@@ -16,7 +16,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.core.exceptions import PermissionDenied
-from django.db.models import QuerySet
+from django.db.models import Count, Q, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
@@ -44,12 +44,12 @@ from processes.models import (
     Token,
     Trigger,
 )
-from processes.selectors import definitions_with_counts
+from processes.selectors import definition_start_shares, definitions_with_counts
 from processes.services import definition_publish, instance_retry
 from processes.services.history import REASON_MAX_CHARS
 from processes.services.messages import subscription_cancel
 from processes.services.timers import timer_fire_now
-from processes.statuses import JobStatus, SubscriptionStatus, TimerStatus
+from processes.statuses import InstanceStatus, JobStatus, SubscriptionStatus, TimerStatus
 
 
 def act_on_each(
@@ -101,10 +101,43 @@ class ReadOnlyInline(admin.TabularInline):
 
 
 class DefinitionVersionInline(ReadOnlyInline):
+    """Each version with its share of new starts and its instances."""
+
     model = DefinitionVersion
-    fields = ("number", "format", "published_by", "created_at", "source_link")
+    fields = (
+        "number",
+        "format",
+        "new_starts",
+        "running",
+        "instances",
+        "published_by",
+        "created_at",
+        "source_link",
+    )
     readonly_fields = fields
     ordering = ("-number",)
+
+    def get_queryset(self, request: HttpRequest):
+        versions = super().get_queryset(request)
+        live = (InstanceStatus.PENDING, InstanceStatus.RUNNING, InstanceStatus.SUSPENDED)
+        own = Q(instances__scope="")
+        return versions.annotate(
+            instances_total=Count("instances", filter=own),
+            instances_running=Count("instances", filter=own & Q(instances__status__in=live)),
+        )
+
+    @admin.display(description="new starts")
+    def new_starts(self, version: DefinitionVersion) -> str:
+        shares = definition_start_shares(definition=version.definition)
+        return f"{shares.get(version.pk, 0)}%"
+
+    @admin.display(description="running")
+    def running(self, version: DefinitionVersion) -> int:
+        return version.instances_running
+
+    @admin.display(description="instances")
+    def instances(self, version: DefinitionVersion) -> int:
+        return version.instances_total
 
     @admin.display(description="source")
     def source_link(self, version: DefinitionVersion) -> str:
@@ -144,7 +177,7 @@ class ProcessDefinitionAdmin(admin.ModelAdmin):
         "updated_at",
     )
     search_fields = ("key", "name")
-    readonly_fields = ("key", "name", "description", "created_at", "updated_at")
+    readonly_fields = ("key", "name", "description", "new_starts", "created_at", "updated_at")
     inlines = (TriggerInline, DefinitionVersionInline)
 
     def get_queryset(self, request: HttpRequest):
@@ -170,6 +203,14 @@ class ProcessDefinitionAdmin(admin.ModelAdmin):
     @admin.display(description="latest version", ordering="latest_version")
     def latest_version(self, definition: ProcessDefinition) -> int | None:
         return definition.latest_version
+
+    @admin.display(description="new starts go to")
+    def new_starts(self, definition: ProcessDefinition) -> str:
+        """The split of a rollout under way, else the version every start goes to."""
+        numbers = dict(definition.versions.values_list("pk", "number"))
+        shares = definition_start_shares(definition=definition)
+        parts = sorted(((numbers[pk], share) for pk, share in shares.items()), reverse=True)
+        return " · ".join(f"v{number}: {share}%" for number, share in parts)
 
     @admin.display(description="running", ordering="instances_running")
     def instances_running(self, definition: ProcessDefinition) -> int:

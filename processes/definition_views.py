@@ -14,6 +14,7 @@ from processes.diagram import version_diagram
 from processes.errors import NotFound
 from processes.selectors import (
     definition_get_visible,
+    definition_start_shares,
     definition_starters,
     definition_version_get,
     definition_versions,
@@ -30,10 +31,20 @@ def definition_detail(request: HttpRequest, key: str) -> HttpResponse:
     context = {
         "definition": definition,
         "version": version,
-        "versions": definition_versions(definition=definition),
+        "versions": _with_shares(definition),
+        "rollout": definition.rollout,
         "diagram": version_diagram(version=version),
         "starters": definition_starters(definition=definition)
         if can_manage_definitions(request.user)
         else None,
     }
     return render(request, "processes/definition_detail.html", context)
+
+
+def _with_shares(definition) -> list:
+    """The versions, each with the share of new starts it gets (`share`)."""
+    shares = definition_start_shares(definition=definition)
+    versions = list(definition_versions(definition=definition))
+    for each in versions:
+        each.share = shares.get(each.pk, 0)
+    return versions

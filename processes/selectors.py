@@ -227,13 +227,33 @@ def definition_version_get(
 
 
 def definition_versions(*, definition: ProcessDefinition) -> QuerySet[DefinitionVersion]:
-    """Every version of `definition`, newest first, with their `version_label` but without
-    their source and graph."""
+    """Every version of `definition`, newest first, with their `version_label` and how many
+    instances run each (`instances_running`: running or suspended; `instances_total`), but
+    without their source and graph. A map step's items are part of their instance, not
+    counted."""
+    live = (InstanceStatus.PENDING, InstanceStatus.RUNNING, InstanceStatus.SUSPENDED)
+    own = Q(instances__scope="")
     return (
         _version_rows(definition)
-        .annotate(version_label=KT("graph__version_label"))
+        .annotate(
+            version_label=KT("graph__version_label"),
+            instances_total=Count("instances", filter=own),
+            instances_running=Count("instances", filter=own & Q(instances__status__in=live)),
+        )
         .defer("source", "graph")
     )
+
+
+def definition_start_shares(*, definition: ProcessDefinition) -> dict[int, int]:
+    """Which share (percent) of new starts by key each version gets, by version id: a
+    running rollout's split, else all to the pinned default or the latest."""
+    rollout = definition.rollout
+    if rollout is not None:
+        return {rollout.version_id: rollout.percent, rollout.previous_id: 100 - rollout.percent}
+    default = definition.default_version_id or (
+        definition.versions.order_by("-number").values_list("pk", flat=True).first()
+    )
+    return {default: 100} if default is not None else {}
 
 
 def _version_rows(definition: ProcessDefinition) -> QuerySet[DefinitionVersion]:
