@@ -331,6 +331,8 @@ FLOWDESK_ENGINE = {
     "MAX_VARIABLES_BYTES": int(os.environ.get("FLOWDESK_MAX_VARIABLES_BYTES", "262144")),
     # How deep subprocesses nest (a definition may call itself): deeper is a step failure.
     "MAX_SUBPROCESS_DEPTH": int(os.environ.get("FLOWDESK_MAX_SUBPROCESS_DEPTH", "10")),
+    # How many items a for-each step (or a YAML map) takes: a longer list fails the step.
+    "MAX_ITEMS": int(os.environ.get("FLOWDESK_MAX_ITEMS", "1000")),
 }
 
 LOG_FORMAT = os.environ.get("LOG_FORMAT", "plain")

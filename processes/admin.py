@@ -35,6 +35,7 @@ from processes.models import (
     DefinitionVersion,
     Event,
     Job,
+    Loop,
     Message,
     ProcessDefinition,
     ProcessInstance,
@@ -259,10 +260,24 @@ class TokenInline(ReadOnlyInline):
     """Where the instance is and has been, and what held it at each step."""
 
     model = Token
-    fields = ("node_id", "status", "holder", "arrived_from", "created_at", "ended_at")
+    fields = ("node_id", "loop_index", "status", "holder", "arrived_from", "created_at", "ended_at")
     readonly_fields = fields
     ordering = ("id",)
     verbose_name_plural = "tokens"
+
+
+class LoopInline(ReadOnlyInline):
+    """Its for-each steps: how many items each has, started, running and done."""
+
+    model = Loop
+    fields = ("step_id", "progress", "total", "started", "active", "completed", "created_at")
+    readonly_fields = fields
+    ordering = ("-id",)
+    verbose_name_plural = "for-each steps"
+
+    @admin.display(description="progress")
+    def progress(self, loop: Loop) -> str:
+        return f"{loop.completed} of {loop.total} done"
 
 
 class TimerInline(ReadOnlyInline):
@@ -394,7 +409,7 @@ class ProcessInstanceAdmin(ReadOnlyAdmin):
     search_fields = ("business_key", "^id")
     search_help_text = "Business key, or the start of an instance id."
     list_select_related = ("definition", "definition_version", "started_by")
-    inlines = (TokenInline, TimerInline, SubscriptionInline, EventInline)
+    inlines = (TokenInline, LoopInline, TimerInline, SubscriptionInline, EventInline)
     actions = tuple(
         _control_action(control) for control in INSTANCE_CONTROLS.values() if not control.page
     )

@@ -115,7 +115,7 @@ def instance_diagram(*, instance: ProcessInstance, user: Any) -> Diagram:
         definition_url = reverse("definition-detail", args=[instance.definition.key])
         definition_url += f"?version={instance.definition_version.number}"
     return Diagram(
-        bpmn=version_bpmn(version=instance.definition_version),
+        bpmn=version_bpmn(version=instance.definition_version, scope=instance.scope),
         state={
             "waiting": path.waiting,
             "failed": path.failed,

@@ -206,6 +206,7 @@ def _page_rows(
             "status",
             "created_at",
             "definition_version_id",
+            "scope",
             "started_by_id",
             "definition__name",
         )
@@ -239,8 +240,8 @@ def _case_rows(instances: list[ProcessInstance]) -> list[CaseRow]:
     graphs = graphs_of_versions({instance.definition_version_id for instance in instances})
     rows = []
     for instance in instances:
-        nodes = graphs[instance.definition_version_id].nodes
-        steps = [token.node_id for token in instance.current_tokens]
+        nodes = graphs[instance.definition_version_id].scope(instance.scope).nodes
+        steps = list(dict.fromkeys(token.node_id for token in instance.current_tokens))
         names = [step_label(nodes[step].name if step in nodes else "", step) for step in steps]
         holders, waiting_for = [], []
         for task in instance.open_tasks:

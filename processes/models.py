@@ -90,13 +90,14 @@ class DefinitionVersion(models.Model):
 _GRAPH_CACHE: dict[int, Graph] = {}
 
 
-def graph_of_version(version_id: int) -> Graph:
-    """Versions never change, so each process keeps the parsed graph of the ones it ran."""
+def graph_of_version(version_id: int, scope: str = "") -> Graph:
+    """Versions never change, so each process keeps the parsed graph of the ones it ran.
+    `scope` names a map step whose items' graph is wanted (`Graph.scope`)."""
     graph = _GRAPH_CACHE.get(version_id)
     if graph is None:
         raw = DefinitionVersion.objects.values_list("graph", flat=True).get(pk=version_id)
         graph = _GRAPH_CACHE[version_id] = Graph.from_dict(raw)
-    return graph
+    return graph.scope(scope) if scope else graph
 
 
 def graphs_of_versions(version_ids: set[int]) -> dict[int, Graph]:
@@ -164,6 +165,9 @@ class ProcessInstance(FSMModelMixin, models.Model):
         db_index=False,
     )
     depth = models.PositiveSmallIntegerField(default=0, db_default=0)  # 0: not a child
+    # A map step's item: the path of map steps whose iterator it runs ("" for a whole
+    # definition); see `Graph.scope`.
+    scope = models.CharField(max_length=500, blank=True, default="", db_default="")
 
     class Meta:
         ordering = ("-created_at",)
@@ -230,7 +234,7 @@ class ProcessInstance(FSMModelMixin, models.Model):
 
     @property
     def graph(self) -> Graph:
-        return graph_of_version(self.definition_version_id)
+        return graph_of_version(self.definition_version_id, self.scope)
 
 
 class Token(FSMModelMixin, models.Model):
@@ -255,10 +259,26 @@ class Token(FSMModelMixin, models.Model):
     arrived_from = models.CharField(max_length=200, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     ended_at = models.DateTimeField(null=True, blank=True)
+    # An item of a for-each step: the step's Loop and the item's place in its list.
+    # Indexed by token_loop_item (partial: most tokens are no item).
+    loop = models.ForeignKey(
+        "Loop",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="item_tokens",
+        db_index=False,
+    )
+    loop_index = models.PositiveIntegerField(null=True, blank=True)
 
     class Meta:
         ordering = ("id",)
-        indexes = (models.Index(fields=("instance", "status"), name="token_instance_status"),)
+        indexes = (
+            models.Index(fields=("instance", "status"), name="token_instance_status"),
+            models.Index(
+                fields=("loop", "status"), condition=Q(loop__isnull=False), name="token_loop_item"
+            ),
+        )
 
     def __str__(self) -> str:
         return f"{self.instance_id}@{self.node_id} ({self.status})"
@@ -302,6 +322,37 @@ class Token(FSMModelMixin, models.Model):
         token = cls(status=cls.transition_sources(name)[0])
         getattr(token, name)()
         return {field: getattr(token, field) for field in cls.TRANSITION_FIELDS}
+
+
+class Loop(models.Model):
+    """A for-each step in progress: the list its items come from and how far it got.
+
+    Its `token` rests at the step for as long as the step runs (and carries the step's
+    boundary events); each item's own token (`Token.loop`) is held by the item's job, task
+    or child. Changed only under the instance's row lock.
+    """
+
+    instance = models.ForeignKey(ProcessInstance, on_delete=models.CASCADE, related_name="loops")
+    token = models.OneToOneField(Token, on_delete=models.CASCADE, related_name="loop_body")
+    step_id = models.CharField(max_length=200)
+    items = models.JSONField(default=list)
+    # The instance's variables as the step was entered: every item sees them (and its own).
+    variables = models.JSONField(default=dict)
+    total = models.PositiveIntegerField()
+    started = models.PositiveIntegerField(default=0)  # items started, in list order
+    completed = models.PositiveIntegerField(default=0)
+    active = models.PositiveIntegerField(default=0)  # started and not yet completed
+    # By item index (as text), each one's result, kept when the step collects them; and
+    # their size as JSON, which the instance's variables must be able to take.
+    results = models.JSONField(default=dict)
+    results_bytes = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ("id",)
+
+    def __str__(self) -> str:
+        return f"{self.instance_id}@{self.step_id}: {self.completed} of {self.total} done"
 
 
 class Job(FSMModelMixin, models.Model):

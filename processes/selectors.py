@@ -6,7 +6,19 @@ import re
 from datetime import datetime
 from typing import Any
 
-from django.db.models import Count, Exists, F, Max, Model, OuterRef, Q, QuerySet, Subquery
+from django.db.models import (
+    BooleanField,
+    Count,
+    Exists,
+    ExpressionWrapper,
+    F,
+    Max,
+    Model,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+)
 from django.db.models.fields.json import KT
 
 from accounts.permissions import can_see_all_instances, can_start
@@ -16,6 +28,7 @@ from processes.models import (
     DefinitionVersion,
     Event,
     Job,
+    Loop,
     ProcessDefinition,
     ProcessInstance,
     Timer,
@@ -31,14 +44,25 @@ def instance_history(*, instance: ProcessInstance) -> QuerySet[Event]:
 
 
 def instance_current_steps(*, instance: ProcessInstance) -> list[str]:
-    """The steps holding a token now (active, waiting at a join, or failed)."""
-    return list(
-        Token.objects.filter(
-            instance=instance,
-            status__in=(TokenStatus.ACTIVE, TokenStatus.WAITING, TokenStatus.FAILED),
-        )
-        .order_by("id")
-        .values_list("node_id", flat=True)
+    """The steps holding a token now (active, waiting at a join, or failed), each once
+    (a for-each step holds one token per running item besides its own)."""
+    steps = Token.objects.filter(
+        instance=instance,
+        status__in=(TokenStatus.ACTIVE, TokenStatus.WAITING, TokenStatus.FAILED),
+    ).values_list("node_id", flat=True)
+    return list(dict.fromkeys(steps.order_by("id")))
+
+
+def instance_loops(*, instance: ProcessInstance) -> QuerySet[Loop]:
+    """Its for-each steps, running ones first, then the finished ones, latest first:
+    how many items each has, started and done."""
+    running = ExpressionWrapper(Q(token__status=TokenStatus.ACTIVE), BooleanField())
+    return (
+        Loop.objects.filter(instance=instance)
+        .annotate(running=running)
+        .select_related("token")
+        .order_by("-running", "-id")
+        .defer("items", "variables", "results")
     )
 
 
@@ -46,7 +70,7 @@ def instance_children(*, instance: ProcessInstance) -> QuerySet[ProcessInstance]
     """The instances its subprocess steps started, oldest first."""
     return (
         ProcessInstance.objects.filter(parent=instance)
-        .select_related("definition", "definition_version")
+        .select_related("definition", "definition_version", "parent_token")
         .order_by("created_at", "id")
     )
 

@@ -33,6 +33,7 @@ class TokenHolder(models.TextChoices):
     # A compensate step's token, until every compensation ran; or a compensation's that
     # failed before its job was made (its input could not be rendered).
     COMPENSATION = "compensation"
+    LOOP = "loop"  # a for-each step's own token, until its items are done (a Loop)
 
 
 class JobStatus(models.TextChoices):
@@ -112,6 +113,8 @@ class EventType(models.TextChoices):
     COMPENSATION_STARTED = "COMPENSATION_STARTED"
     STEP_COMPENSATED = "STEP_COMPENSATED"
     COMPENSATION_COMPLETED = "COMPENSATION_COMPLETED"
+    LOOP_STARTED = "LOOP_STARTED"
+    LOOP_COMPLETED = "LOOP_COMPLETED"
 
 
 class DefinitionFormat(models.TextChoices):

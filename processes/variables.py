@@ -116,10 +116,15 @@ def start_variables(*, declared: Mapping[str, VariableSpec], values: Any, strict
     return values
 
 
+def json_size(values: Any) -> int:
+    """The bytes `values` take as JSON (UTF-8), as the variables' limit counts them."""
+    return len(json.dumps(values, ensure_ascii=False, default=str).encode("utf-8", "replace"))
+
+
 def variables_size_check(values: dict[str, Any]) -> None:
     """InvalidInput when the variables together take more than the configured bytes."""
     limit = engine_setting("MAX_VARIABLES_BYTES")
-    size = len(json.dumps(values, ensure_ascii=False, default=str).encode("utf-8", "replace"))
+    size = json_size(values)
     if size > limit:
         raise InvalidInput(
             f"the variables take {size:,} bytes, more than the {limit:,} allowed "

@@ -34,6 +34,7 @@ from processes.selectors import (
     instance_get_visible,
     instance_history,
     instance_incidents,
+    instance_loops,
 )
 from processes.services import instance_start
 from processes.services.messages import subscription_cancel
@@ -90,6 +91,7 @@ def instance_detail(request: HttpRequest, instance_id: str) -> HttpResponse:
         "open_tasks": instance_open_tasks(instance=instance),
         "current_steps": instance_current_steps(instance=instance),
         "children": instance_children(instance=instance),
+        "loops": instance_loops(instance=instance),
         "waits": instance_waits(instance=instance, user=request.user),
         "incidents": instance_incidents(instance=instance),
         "variables": shown_values(instance.variables, specs=instance.graph.variables),

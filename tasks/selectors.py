@@ -137,6 +137,7 @@ DONE_ROW_FIELDS = (
     "completed_by__username",
     "step_id",
     "instance__definition_version_id",
+    "instance__scope",
 )
 
 
@@ -180,7 +181,7 @@ def tasks_results_fill(*, tasks: Iterable[Task]) -> None:
     graphs = graphs_of_versions({task.instance.definition_version_id for task in page})
     for task in page:
         result = results.get(task.pk)
-        nodes = graphs[task.instance.definition_version_id].nodes
+        nodes = graphs[task.instance.definition_version_id].scope(task.instance.scope).nodes
         if isinstance(result, dict) and task.step_id in nodes:
             order = {name: n for n, name in enumerate(nodes[task.step_id].form)}
             result = dict(sorted(result.items(), key=lambda item: order.get(item[0], len(order))))

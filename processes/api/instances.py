@@ -20,13 +20,14 @@ from accounts.permissions import can_see_errors_in_full
 from processes.controls import INSTANCE_CONTROLS
 from processes.dsl.graph import Graph
 from processes.errors import Conflict, NotFound
-from processes.models import INSTANCE_ID_PATTERN, Event, ProcessInstance, Timer
+from processes.models import INSTANCE_ID_PATTERN, Event, Loop, ProcessInstance, Timer
 from processes.selectors import (
     definition_get_visible,
     instance_children,
     instance_current_steps,
     instance_get_detail,
     instance_history,
+    instance_loops,
     instance_timers,
     instances_list,
 )
@@ -125,6 +126,18 @@ class ChildSerializer(serializers.ModelSerializer):
         fields = ("id", "process_definition_key", "version", "step", "status")
 
 
+class LoopSerializer(serializers.ModelSerializer):
+    running = serializers.BooleanField(help_text="Its step still runs items.")
+
+    class Meta:
+        model = Loop
+        fields = ("step_id", "total", "started", "completed", "active", "running")
+        extra_kwargs = {
+            "started": {"help_text": "Items started so far, in list order."},
+            "active": {"help_text": "Items started and not done."},
+        }
+
+
 class InstanceDetailSerializer(InstanceSerializer):
     parent_id = serializers.CharField(
         allow_null=True, help_text="The instance whose subprocess step started this one."
@@ -133,6 +146,9 @@ class InstanceDetailSerializer(InstanceSerializer):
         help_text="The instances its subprocess steps started, oldest first."
     )
     variables = serializers.JSONField()
+    loops = serializers.SerializerMethodField(
+        help_text="Its for-each steps, running ones first, with their items' progress."
+    )
     current_steps = serializers.SerializerMethodField(
         help_text="Steps holding a token: running, waiting at a join, or failed."
     )
@@ -154,6 +170,7 @@ class InstanceDetailSerializer(InstanceSerializer):
             "variables",
             "variables_checksum",
             "current_steps",
+            "loops",
             "open_tasks",
             "timers",
         )
@@ -171,6 +188,10 @@ class InstanceDetailSerializer(InstanceSerializer):
     @extend_schema_field(ChildSerializer(many=True))
     def get_children(self, instance: ProcessInstance) -> list[dict[str, Any]]:
         return ChildSerializer(instance_children(instance=instance), many=True).data
+
+    @extend_schema_field(LoopSerializer(many=True))
+    def get_loops(self, instance: ProcessInstance) -> list[dict[str, Any]]:
+        return LoopSerializer(instance_loops(instance=instance), many=True).data
 
     @extend_schema_field(TimerSerializer(many=True))
     def get_timers(self, instance: ProcessInstance) -> list[dict[str, Any]]:

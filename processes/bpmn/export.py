@@ -16,7 +16,7 @@ import xml.etree.ElementTree as ET
 from processes.bpmn.layout import Box, Edge, Layout, layered_layout
 from processes.bpmn.layout import Node as LayoutNode
 from processes.bpmn.model import Flow, Picture, Shape, graph_picture, ncnames
-from processes.dsl.graph import ALL_ERRORS, Graph
+from processes.dsl.graph import ALL_ERRORS, Graph, Node
 from processes.nodes import node_kind
 
 BPMN = "http://www.omg.org/spec/BPMN/20100524/MODEL"
@@ -84,6 +84,8 @@ def _flow_node(process: ET.Element, picture: Picture, shape: Shape) -> None:
             ET.SubElement(element, _q(BPMN, "outgoing")).text = flow.id
             if flow.is_default:
                 element.set("default", flow.id)
+    if shape.step_id and not shape.attached_to:
+        _loop_characteristics(element, picture.graph.node(shape.step_id))
     if shape.element.event_definition:
         definition = ET.SubElement(element, _q(BPMN, shape.element.event_definition))
         code = _error_of(picture, shape)
@@ -98,6 +100,25 @@ def _flow_node(process: ET.Element, picture: Picture, shape: Shape) -> None:
             expression = ET.SubElement(definition, _q(BPMN, tag))
             expression.set(_q(XSI, "type"), "bpmn:tFormalExpression")
             expression.text = _text(text)
+
+
+def _loop_characteristics(element: ET.Element, node: Node) -> None:
+    """A for-each step is a multi-instance activity: sequential when one item runs at a
+    time; its list and item variable as Flowdesk attributes, as Camunda writes its own."""
+    for_each = node.for_each
+    if for_each is None:
+        return
+    loop = ET.SubElement(
+        element,
+        _q(BPMN, "multiInstanceLoopCharacteristics"),
+        _attrs(isSequential="true" if for_each.max_concurrency == 1 else "false"),
+    )
+    loop.set(_q(FLOWDESK, "collection"), _text(for_each.items))
+    loop.set(_q(FLOWDESK, "elementVariable"), _text(for_each.as_name))
+    if for_each.complete_when:
+        condition = ET.SubElement(loop, _q(BPMN, "completionCondition"))
+        condition.set(_q(XSI, "type"), "bpmn:tFormalExpression")
+        condition.text = _text(for_each.complete_when)
 
 
 def _error_of(picture: Picture, shape: Shape) -> str | None:

@@ -39,6 +39,21 @@ class Compensation:
 
 
 @dataclass(frozen=True)
+class ForEach:
+    """A step run once per item of a list (multi-instance): `items` is a template giving the
+    list; each item sees it as `as_name` and `loop.index` (from 0). At most
+    `max_concurrency` items run at once (0: all). The step ends when every item did, or when
+    `complete_when` holds after one; `collect` names the variable that gets the results, in
+    item order."""
+
+    items: str
+    as_name: str = "item"
+    max_concurrency: int = 0
+    complete_when: str = ""
+    collect: str = ""
+
+
+@dataclass(frozen=True)
 class CatchRule:
     """Route to `next` when the step fails for good with one of `error_equals`."""
 
@@ -172,6 +187,10 @@ class Node:
     definition: str = ""
     version: int | None = None
     output: Any = None
+    # service, user, subprocess, map: run once per item of a list
+    for_each: ForEach | None = None
+    # map: the steps each item runs, as a child instance of the same version
+    iterator: Graph | None = None
 
     def targets(self) -> tuple[str, ...]:
         """Every node this one can hand a token to, in declared order, without repeats."""
@@ -197,6 +216,17 @@ class Graph:
 
     def node(self, node_id: str) -> Node:
         return self.nodes[node_id]
+
+    def scope(self, path: str) -> Graph:
+        """The graph a map's items run: `path` names the map steps from this graph down
+        ("review" or "review/check"); "" is this graph."""
+        graph = self
+        for step_id in filter(None, path.split("/")):
+            iterator = graph.nodes[step_id].iterator
+            if iterator is None:
+                raise KeyError(f"step {step_id!r} runs no steps of its own")
+            graph = iterator
+        return graph
 
     def predecessors(self, node_id: str) -> tuple[str, ...]:
         return self._predecessors.get(node_id, ())
@@ -255,8 +285,10 @@ class Graph:
         what people see."""
         data = {"format": FORMAT, **asdict(self)}
         data["variables"] = [[name, spec.stored()] for name, spec in self.variables.items()]
-        for node in data["nodes"].values():
+        for node_id, node in data["nodes"].items():
             node["form"] = list(node["form"].items())
+            iterator = self.nodes[node_id].iterator
+            node["iterator"] = iterator.to_dict() if iterator is not None else None
         return data
 
     @classmethod
@@ -339,6 +371,8 @@ def _node_from_dict(raw: dict[str, Any]) -> Node:
             },
             "conditions": tuple(Condition(**c) for c in raw.get("conditions", ())),
             "compensation": _compensation_from_dict(raw.get("compensation")),
+            "for_each": ForEach(**raw["for_each"]) if raw.get("for_each") else None,
+            "iterator": Graph.from_dict(raw["iterator"]) if raw.get("iterator") else None,
         }
     )
 

@@ -53,6 +53,7 @@ class Draft:
     scope: str = ""
     service_path: str = ""  # where the service name is written, for service steps
     alias: bool = False  # a name that compiles to no node of its own
+    inner: list[Draft] = field(default_factory=list)  # a map's iterator steps
 
 
 @dataclass

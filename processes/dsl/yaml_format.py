@@ -24,11 +24,12 @@ from yaml.nodes import MappingNode, ScalarNode, SequenceNode
 from yaml.nodes import Node as YamlNode
 
 from processes.dsl.fields import MAX_VALUES, Section, check_plain_data, kind_of, sections_of
-from processes.dsl.graph import Node
+from processes.dsl.graph import Graph, Node
 from processes.dsl.outline import Draft, Links, Outline, Ref
 from processes.dsl.parts import link_all, read_start, read_variables
 from processes.dsl.problems import Problems, child
 from processes.dsl.triggers import read_triggers
+from processes.dsl.validation import build_graph
 from processes.nodes import YAML_KINDS
 from processes.nodes.boundary import boundary_refuse
 from processes.nodes.exclusive import merge_node
@@ -161,12 +162,16 @@ class _Place:
             state, self._name, scope=self._scope, exit=self._exit, link=self.link
         )
 
+    def read_iterator(self, state: Section) -> Graph | None:
+        return self._states.read_iterator(state, self._name)
+
 
 class _States:
     """Reads lists of states, descending into parallel branches, into `drafts`."""
 
     def __init__(self) -> None:
         self.drafts: list[Draft] = []
+        self.inner: dict[str, list[Draft]] = {}  # a map state's iterator steps, by its name
 
     def read(
         self, states: list[Section], *, scope: str, exit: tuple[str, str] | None
@@ -220,7 +225,29 @@ class _States:
             return
         node = Node(id=name, name=name, type=kind.type, **fields)
         draft = Draft(name, state.path, node, refs, scope, state.at("resource"))
+        draft.inner = self.inner.pop(name, [])
         self.drafts.insert(position, draft)
+
+    def read_iterator(self, state: Section, name: str) -> Graph | None:
+        """A map state's `iterator: {startAt, states}`: a graph of its own, checked as a
+        definition is (its states name only each other)."""
+        if not state.has("iterator"):
+            state.missing("iterator")
+            return None
+        iterator = state.section("iterator")
+        top = iterator.sections("states", required=True)
+        if iterator.data.get("states") == []:
+            iterator.problem("states", "an iterator needs at least one state")
+        inner = _States()
+        inner.read(top, scope="", exit=None)
+        self.inner[name] = inner.drafts
+        outline = Outline(
+            key=name,
+            name=name,
+            start=read_start(iterator, "startAt", top, id_key="name"),
+            drafts=inner.drafts,
+        )
+        return build_graph(outline, state.problems)
 
     def read_parallel(
         self, state: Section, name: str, *, scope: str, exit: tuple[str, str] | None, link: Links

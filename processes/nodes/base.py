@@ -54,6 +54,10 @@ class YamlPlace(Protocol):
     def read_parallel(self, state: Section) -> dict[str, Any]:
         """Read a parallel state's branches; the fork node's fields."""
 
+    def read_iterator(self, state: Section) -> Graph | None:
+        """Read a map state's `iterator: {startAt, states}` as a graph of its own (None
+        when it has problems, which are reported)."""
+
 
 class NodeKind(ABC):
     type: ClassVar[str]

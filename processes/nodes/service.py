@@ -22,7 +22,8 @@ from processes.dsl.parts import error_names, read_catch, read_input
 from processes.engine.expressions import ExpressionError, render
 from processes.engine.plan import Activate
 from processes.nodes.base import Names, YamlPlace
-from processes.nodes.boundary import BoundaryHost, boundary_prepare, read_boundary
+from processes.nodes.boundary import boundary_prepare, read_boundary
+from processes.nodes.loop import LoopHost, item_payload, item_token, read_for_each
 
 if TYPE_CHECKING:
     from processes.dsl.fields import Section
@@ -31,12 +32,13 @@ if TYPE_CHECKING:
     from processes.engine.routing import Walk
     from processes.models import Token
     from processes.services.advance import Change
+    from processes.services.loops import Item
 
 BACKOFF_RATES = {"fixed": 1.0, "exponential": 2.0}
 _ARN_FUNCTION = re.compile(r"arn:.*?:function:([^:]+)")
 
 
-class ServiceKind(BoundaryHost):
+class ServiceKind(LoopHost):
     type = "service"
     json_type = "service_task"
     yaml_type = "task"
@@ -49,6 +51,7 @@ class ServiceKind(BoundaryHost):
         "catch",
         "boundary",
         "compensation",
+        "for_each",
     )
     bpmn = BpmnElement("serviceTask", *TASK_SIZE)
 
@@ -61,6 +64,7 @@ class ServiceKind(BoundaryHost):
             "catch": read_catch(config, "catch", link),
             "boundary": read_boundary(config, "boundary", link),
             "compensation": _json_compensation(config),
+            "for_each": read_for_each(config),
             "next": tuple(link(target, path) for target, path in next_names),
         }
 
@@ -93,7 +97,9 @@ class ServiceKind(BoundaryHost):
     def walk(self, node: Node, arrived_from: str, walk: Walk) -> None:
         walk.emit(Activate(node.id, arrived_from))
 
-    def enter(self, change: Change, node: Node, arrived_from: str) -> None:
+    def enter_one(
+        self, change: Change, node: Node, arrived_from: str, *, item: Item | None
+    ) -> None:
         """Place the token and its job; with `change.keep_one_job`, lease the first job to
         the calling worker instead of sending it."""
         from django.utils import timezone
@@ -105,13 +111,16 @@ class ServiceKind(BoundaryHost):
         from processes.statuses import EventType, TokenHolder
 
         instance = change.instance
+        variables = instance.variables if item is None else item.variables
         try:
-            input_values = render(node.input, instance.variables) if node.input is not None else {}
-            due = boundary_prepare(node, instance.variables, now=timezone.now())
+            input_values = render(node.input, variables) if node.input is not None else {}
+            # An item's step carries no boundary events: its loop's token does.
+            due = boundary_prepare(node, variables, now=timezone.now()) if item is None else []
         except ExpressionError as exc:
-            fail_on_expression(change, node, arrived_from, exc)
+            token = item_token(change, node, arrived_from, item)
+            fail_on_expression(change, node, arrived_from, exc, token_id=token)
             return
-        token = token_place(change, node, arrived_from, holder=TokenHolder.JOB)
+        token = token_place(change, node, arrived_from, holder=TokenHolder.JOB, item=item)
         job = Job(
             instance=instance,
             token=token,
@@ -130,15 +139,21 @@ class ServiceKind(BoundaryHost):
         else:
             change.job_ids.append(job.pk)
         change.log.add_by_engine(
-            EventType.TASK_SCHEDULED, node.id, kind=self.type, service=node.service, job_id=job.pk
+            EventType.TASK_SCHEDULED,
+            node.id,
+            kind=self.type,
+            service=node.service,
+            job_id=job.pk,
+            **item_payload(item),
         )
-        self.boundary_arm(change, node, token, due)
+        if item is None:
+            self.boundary_arm(change, node, token, due)
 
     def cancel(self, change: Change, *, by_engine: bool = False) -> None:
         log = change.log.add_by_engine if by_engine else change.log.add
         _jobs_cancel(change, {"instance": change.instance}, log=log)
 
-    def holder_cancel(self, change: Change, token_id: int) -> None:
+    def holder_cancel_one(self, change: Change, token_id: int) -> None:
         """Cancel the token's job: a worker running it finds its lease gone, and its late
         result changes nothing."""
         _jobs_cancel(change, {"token_id": token_id}, log=change.log.add_by_engine)

@@ -18,22 +18,25 @@ from typing import TYPE_CHECKING, Any
 from processes.bpmn.elements import TASK_SIZE, BpmnElement
 from processes.dsl.graph import Node
 from processes.dsl.parts import read_catch, read_input
+from processes.engine.expressions import render
 from processes.engine.plan import Activate
 from processes.nodes.base import Names, YamlPlace
-from processes.nodes.boundary import BoundaryHost, read_boundary
+from processes.nodes.boundary import read_boundary
+from processes.nodes.loop import LoopHost, read_for_each
 from processes.nodes.service import json_retry, yaml_retry
 
 if TYPE_CHECKING:
     from processes.dsl.fields import Section
     from processes.dsl.outline import Links
     from processes.engine.routing import Walk
-    from processes.models import Timer, Token
+    from processes.models import DefinitionVersion, ProcessInstance, Timer, Token
     from processes.services.advance import Change
+    from processes.services.loops import Item
 
 LATEST = "latest"
 
 
-class SubprocessKind(BoundaryHost):
+class SubprocessKind(LoopHost):
     type = "subprocess"
     json_type = "subprocess"
     yaml_type = "subprocess"
@@ -46,6 +49,7 @@ class SubprocessKind(BoundaryHost):
         "retry",
         "catch",
         "boundary",
+        "for_each",
     )
     bpmn = BpmnElement("callActivity", *TASK_SIZE)
 
@@ -55,6 +59,7 @@ class SubprocessKind(BoundaryHost):
             "retry": json_retry(config) if config.has("retry_policy") else (),
             "catch": read_catch(config, "catch", link),
             "boundary": read_boundary(config, "boundary", link),
+            "for_each": read_for_each(config),
             "next": tuple(link(target, path) for target, path in next_names),
         }
 
@@ -70,12 +75,31 @@ class SubprocessKind(BoundaryHost):
     def walk(self, node: Node, arrived_from: str, walk: Walk) -> None:
         walk.emit(Activate(node.id, arrived_from))
 
-    def enter(self, change: Change, node: Node, arrived_from: str) -> None:
+    def enter_one(
+        self, change: Change, node: Node, arrived_from: str, *, item: Item | None
+    ) -> None:
         """Place the token, arm its boundary events and start the child in this
         transaction (see `child_start`)."""
         from processes.services.subprocesses import subprocess_enter
 
-        subprocess_enter(change, node=node, arrived_from=arrived_from)
+        subprocess_enter(change, node=node, arrived_from=arrived_from, item=item)
+
+    def child_start_with(
+        self, change: Change, node: Node, variables: dict[str, Any]
+    ) -> tuple[DefinitionVersion | None, str, dict[str, Any]]:
+        """What the step's child runs: the version (None: there is none), the scope in
+        it (`Graph.scope`) and the child's start variables, `input` rendered against
+        `variables` (ExpressionError when it cannot be)."""
+        values = render(node.input, variables) if node.input is not None else {}
+        return _version(node), "", values if isinstance(values, dict) else {"value": values}
+
+    def child_result(
+        self, change: Change, node: Node, token: Token, child: ProcessInstance
+    ) -> dict[str, Any]:
+        """What the completed `child` gives its step: `output` rendered against its
+        variables (ExpressionError when it cannot be)."""
+        output = render(node.output, child.variables) if node.output is not None else {}
+        return output if isinstance(output, dict) else {"value": output}
 
     def cancel(self, change: Change, *, by_engine: bool = False) -> None:
         """Terminate the children the instance's tokens wait for (and theirs, in turn)."""
@@ -83,7 +107,7 @@ class SubprocessKind(BoundaryHost):
 
         children_terminate(change, by_engine=by_engine)
 
-    def holder_cancel(self, change: Change, token_id: int) -> None:
+    def holder_cancel_one(self, change: Change, token_id: int) -> None:
         """An interrupting boundary event: terminate the child the token waits for."""
         from processes.services.subprocesses import children_terminate
 
@@ -138,8 +162,22 @@ def _read_call(section: Section) -> dict[str, Any]:
     }
 
 
+def _version(node: Node) -> DefinitionVersion | None:
+    from processes.models import DefinitionVersion
+
+    versions = DefinitionVersion.objects.filter(definition__key=node.definition).select_related(
+        "definition"
+    )
+    if node.version is not None:
+        return versions.filter(number=node.version).first()
+    return versions.order_by("-number").first()
+
+
 def is_subprocess(node: Node) -> bool:
-    return node.type == SubprocessKind.type
+    """A step that waits for a child instance (a subprocess, a map)."""
+    from processes.nodes import node_kind
+
+    return isinstance(node_kind(node), SubprocessKind)
 
 
 KIND = SubprocessKind()

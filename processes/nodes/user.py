@@ -16,7 +16,8 @@ from processes.dsl.parts import USER_FIELDS, read_user
 from processes.engine.expressions import ExpressionError
 from processes.engine.plan import Activate
 from processes.nodes.base import Names, YamlPlace
-from processes.nodes.boundary import BoundaryHost, boundary_prepare, read_boundary
+from processes.nodes.boundary import boundary_prepare, read_boundary
+from processes.nodes.loop import LoopHost, item_payload, read_for_each
 
 if TYPE_CHECKING:
     from processes.dsl.fields import Section
@@ -24,9 +25,10 @@ if TYPE_CHECKING:
     from processes.engine.routing import Walk
     from processes.models import Token
     from processes.services.advance import Change
+    from processes.services.loops import Item
 
 
-class UserKind(BoundaryHost):
+class UserKind(LoopHost):
     type = "user"
     json_type = "user_task"
     yaml_type = "user"
@@ -39,6 +41,7 @@ class UserKind(BoundaryHost):
         "due_in_seconds",
         "priority",
         "boundary",
+        "for_each",
     )
     bpmn = BpmnElement("userTask", *TASK_SIZE)
 
@@ -46,6 +49,7 @@ class UserKind(BoundaryHost):
         return {
             **read_user(config),
             "boundary": read_boundary(config, "boundary", link),
+            "for_each": read_for_each(config),
             "next": tuple(link(target, path) for target, path in next_names),
         }
 
@@ -59,7 +63,9 @@ class UserKind(BoundaryHost):
     def walk(self, node: Node, arrived_from: str, walk: Walk) -> None:
         walk.emit(Activate(node.id, arrived_from))
 
-    def enter(self, change: Change, node: Node, arrived_from: str) -> None:
+    def enter_one(
+        self, change: Change, node: Node, arrived_from: str, *, item: Item | None
+    ) -> None:
         """Place the token and open its task (assignee and candidates rendered now)."""
         from django.utils import timezone
 
@@ -67,14 +73,16 @@ class UserKind(BoundaryHost):
         from processes.services.user_steps import task_open
         from processes.statuses import EventType, TokenHolder
 
+        variables = change.instance.variables if item is None else item.variables
         try:
-            due = boundary_prepare(node, change.instance.variables, now=timezone.now())
+            # An item's step carries no boundary events: its loop's token does.
+            due = boundary_prepare(node, variables, now=timezone.now()) if item is None else []
         except ExpressionError as exc:
             fail_on_expression(change, node, arrived_from, exc)
             return
-        token = token_place(change, node, arrived_from, holder=TokenHolder.TASK)
+        token = token_place(change, node, arrived_from, holder=TokenHolder.TASK, item=item)
         try:
-            task = task_open(instance=change.instance, token=token, node=node)
+            task = task_open(instance=change.instance, token=token, node=node, variables=variables)
         except ExpressionError as exc:
             fail_on_expression(change, node, arrived_from, exc, token_id=token.pk)
             return
@@ -84,15 +92,17 @@ class UserKind(BoundaryHost):
             kind=self.type,
             task_id=task.pk,
             assignee=task.assignee.get_username() if task.assignee else None,
+            **item_payload(item),
         )
-        self.boundary_arm(change, node, token, due)
+        if item is None:
+            self.boundary_arm(change, node, token, due)
 
     def cancel(self, change: Change, *, by_engine: bool = False) -> None:
         """Cancel the instance's open and claimed tasks: they leave every inbox."""
         log = change.log.add_by_engine if by_engine else change.log.add
         _tasks_cancel(change, {"instance": change.instance}, log=log)
 
-    def holder_cancel(self, change: Change, token_id: int) -> None:
+    def holder_cancel_one(self, change: Change, token_id: int) -> None:
         """Cancel the token's task: it leaves every inbox."""
         _tasks_cancel(change, {"token_id": token_id}, log=change.log.add_by_engine)
 

@@ -218,7 +218,14 @@ def _plan_apply(change: Change, plan: routing.Plan) -> None:
 def step_complete(
     change: Change, *, token_id: int, node_id: str, result: dict[str, Any], **payload: Any
 ) -> None:
-    """The step holding `token_id` is done: merge its result, then route onwards."""
+    """The step holding `token_id` is done: merge its result, then route onwards (an item
+    of a for-each step: its loop keeps the result, see `processes.services.loops`)."""
+    node = change.graph.node(node_id)
+    if node.for_each is not None:
+        from processes.services.loops import loop_item_done
+
+        loop_item_done(change, token_id=token_id, node=node, result=result, **payload)
+        return
     instance = change.instance
     if result:
         instance.variables = {**instance.variables, **result}
@@ -264,7 +271,25 @@ def token_fail_or_catch(
     change: Change, *, node: Node, token_id: int, error: str, message: str, traceback: str = ""
 ) -> None:
     """The step holding `token_id` failed for good with `error`: route to the step's
-    `catch` for it (the error lands in `last_error`), or fail the instance there."""
+    `catch` for it (the error lands in `last_error`), or fail the instance there. An item of
+    a for-each step fails its loop (`processes.services.loops.loop_item_failed`)."""
+    if node.for_each is not None:
+        from processes.services.loops import loop_item_failed
+
+        loop_item_failed(
+            change, token_id=token_id, node=node, error=error, message=message, traceback=traceback
+        )
+        return
+    step_fail_or_catch(
+        change, node=node, token_id=token_id, error=error, message=message, traceback=traceback
+    )
+
+
+def step_fail_or_catch(
+    change: Change, *, node: Node, token_id: int, error: str, message: str, traceback: str = ""
+) -> None:
+    """`token_fail_or_catch` for the token resting at the step itself (a for-each step's
+    own, when its list cannot be read or its loop fails)."""
     target = catch_target(node.catch, error=error)
     if target is None:
         instance_fail_at(
@@ -312,9 +337,12 @@ def instance_fail_at(
         change.log.add_by_engine(EventType.WORKFLOW_FAILED, node_id, error=error, message=message)
 
 
-def token_place(change: Change, node: Node, arrived_from: str, *, holder: TokenHolder) -> Token:
+def token_place(
+    change: Change, node: Node, arrived_from: str, *, holder: TokenHolder, item: Any = None
+) -> Token:
     """A token arrives at `node` and rests there, held by a `holder` that the kind's `enter`
-    adds next (a job, a task)."""
+    adds next (a job, a task); for one `item` of a for-each step (`loops.Item`), that
+    item's token."""
     token = Token(
         instance=change.instance,
         node_id=node.id,
@@ -322,6 +350,8 @@ def token_place(change: Change, node: Node, arrived_from: str, *, holder: TokenH
         holder=holder,
         arrived_from=arrived_from,
     )
+    if item is not None:
+        item.place(token)
     row_insert(token)
     change.instance.active_tokens += 1
     return token
@@ -329,7 +359,13 @@ def token_place(change: Change, node: Node, arrived_from: str, *, holder: TokenH
 
 def token_walk_again(change: Change, token: Token) -> None:
     """Retry a token that failed at its node by walking in again: the new token arms its
-    own waits, so the failed one's (boundary events armed before it failed) are cancelled."""
+    own waits, so the failed one's (boundary events armed before it failed) are cancelled.
+    An item of a for-each step runs again as that item."""
+    if token.loop_id is not None:
+        from processes.services.loops import loop_item_again
+
+        loop_item_again(change, token)
+        return
     if change.graph.node(token.node_id).boundary:
         from processes.services.subscriptions import token_waits_cancel
 

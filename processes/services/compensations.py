@@ -144,15 +144,17 @@ def _pending(change: Change) -> list[Event]:
         )
     )
     completed = events.filter(type=EventType.TASK_COMPLETED, step_id__in=steps).order_by("-id")
-    return [event for event in completed.only("id", "step_id") if event.pk not in undone]
+    return [event for event in completed.only("id", "step_id", "payload") if event.pk not in undone]
 
 
 def _schedule(change: Change, completed: Event) -> None:
     """The compensation of `completed`, as a job held by a token at the compensated step."""
     node: Node = change.graph.node(completed.step_id)
     compensation = node.compensation
+    # An item of a for-each step is undone seeing its item, as it ran.
+    variables = {**change.instance.variables, **completed.payload.get("scope", {})}
     try:
-        values = render(compensation.input, change.instance.variables) if compensation.input else {}
+        values = render(compensation.input, variables) if compensation.input else {}
     except ExpressionError as exc:
         # Held by no job: an operator's retry comes back here (`compensation_retry`).
         token = token_place(change, node, "", holder=TokenHolder.COMPENSATION)

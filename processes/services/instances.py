@@ -104,13 +104,21 @@ def instance_start_child(
     variables: dict[str, Any],
     parent: ProcessInstance,
     parent_token: Token,
+    scope: str = "",
     actor: Any = None,
 ) -> ProcessInstance:
     """Start `version` as the child that `parent_token` of `parent` (locked by the caller)
-    waits for, in the caller's transaction. No start right is needed: the parent's
-    definition calls it. InvalidInput for variables the child's definition refuses."""
+    waits for, in the caller's transaction; with `scope`, the steps of that map step of it
+    (`Graph.scope`). No start right is needed: the parent's definition calls it.
+    InvalidInput for variables the child's definition refuses."""
     return _start(
-        version, variables, parent.business_key, actor, parent=parent, parent_token=parent_token
+        version,
+        variables,
+        parent.business_key,
+        actor,
+        parent=parent,
+        parent_token=parent_token,
+        scope=scope,
     )
 
 
@@ -133,10 +141,11 @@ def _start(
     trigger: str = "",
     parent: ProcessInstance | None = None,
     parent_token: Token | None = None,
+    scope: str = "",
 ) -> ProcessInstance:
     """Insert the instance and walk it to its first waiting steps, in one transaction;
     a child, with its `parent` and the `parent_token` that waits for it."""
-    graph = graph_of_version(version.pk)
+    graph = graph_of_version(version.pk, scope)
     values = start_variables(
         declared=graph.variables, values=variables, strict=graph.strict_variables
     )
@@ -158,6 +167,7 @@ def _start(
         instance.parent_step = parent_token.node_id
         instance.parent_token = parent_token
         instance.depth = parent.depth + 1
+        instance.scope = scope
     if instance_id is not None:
         instance.id = instance_id
     with transaction.atomic():

@@ -20,17 +20,18 @@ from __future__ import annotations
 
 import logging
 from functools import partial
+from typing import Any
 
 from django.db import transaction
 
 from processes.dsl.graph import Node
-from processes.engine.expressions import ExpressionError, render
+from processes.engine.expressions import ExpressionError
 from processes.engine.retries import retry_delay
 from processes.engine.routing import EXPRESSION_ERROR
 from processes.errors import InvalidInput
-from processes.models import DefinitionVersion, ProcessInstance, Timer, Token
+from processes.models import ProcessInstance, Timer, Token
 from processes.nodes import node_kind
-from processes.nodes.subprocess import KIND, is_subprocess
+from processes.nodes.subprocess import is_subprocess
 from processes.rows import row_lock, rows_update
 from processes.services.advance import (
     Change,
@@ -43,6 +44,7 @@ from processes.services.advance import (
     token_fail_or_catch,
     token_place,
 )
+from processes.services.loops import Item, token_variables
 from processes.settings import engine_setting
 from processes.statuses import EventType, InstanceStatus, TokenHolder, TokenStatus
 
@@ -56,46 +58,50 @@ ENDED = (InstanceStatus.COMPLETED, InstanceStatus.FAILED, InstanceStatus.CANCELL
 BATCH = 500
 
 
-def subprocess_enter(change: Change, *, node: Node, arrived_from: str) -> None:
-    """A token arrives at subprocess step `node`: place it, arm the step's boundary
-    events, and start its child (`child_start`). Under the parent's lock."""
+def subprocess_enter(
+    change: Change, *, node: Node, arrived_from: str, item: Item | None = None
+) -> None:
+    """A token arrives at subprocess step `node` (or one `item` of its loop runs): place
+    it, arm the step's boundary events, and start its child (`child_start`). Under the
+    parent's lock."""
     from django.utils import timezone
 
     from processes.nodes.boundary import boundary_prepare
 
-    try:
-        due = boundary_prepare(node, change.instance.variables, now=timezone.now())
-    except ExpressionError as exc:
-        fail_on_expression(change, node, arrived_from, exc)
-        return
-    token = token_place(change, node, arrived_from, holder=TokenHolder.CHILD)
-    KIND.boundary_arm(change, node, token, due)
-    child_start(change, node=node, token=token)
+    if item is None:
+        try:
+            due = boundary_prepare(node, change.instance.variables, now=timezone.now())
+        except ExpressionError as exc:
+            fail_on_expression(change, node, arrived_from, exc)
+            return
+    token = token_place(change, node, arrived_from, holder=TokenHolder.CHILD, item=item)
+    if item is None:
+        node_kind(node).boundary_arm(change, node, token, due)
+    variables = change.instance.variables if item is None else item.variables
+    child_start(change, node=node, token=token, variables=variables)
 
 
-def child_start(change: Change, *, node: Node, token: Token) -> None:
+def child_start(change: Change, *, node: Node, token: Token, variables: dict[str, Any]) -> None:
     """Start the child that `token` at `node` waits for, walked to its first waits in this
-    transaction: `input` rendered against the parent's variables, the definition's version
-    resolved now. Under the parent's lock (the child's row is new). A step that cannot
-    start its child fails (catchable): a template that cannot be evaluated, an unknown
-    definition or version (SubprocessNotFound), variables the child refuses
-    (SubprocessInputInvalid), or one level too deep (SubprocessDepthExceeded)."""
+    transaction: `input` rendered against `variables` (the parent's, or its item's), the
+    definition's version resolved now. Under the parent's lock (the child's row is new). A
+    step that cannot start its child fails (catchable): a template that cannot be
+    evaluated, an unknown definition or version (SubprocessNotFound), variables the child
+    refuses (SubprocessInputInvalid), or one level too deep (SubprocessDepthExceeded)."""
     from processes.services.instances import instance_start_child
 
     parent = change.instance
+    kind = node_kind(node)
     try:
-        values = render(node.input, parent.variables) if node.input is not None else {}
+        version, scope, values = kind.child_start_with(change, node, variables)
     except ExpressionError as exc:
         _step_fail_later(change, node, token, EXPRESSION_ERROR, str(exc))
         return
-    if not isinstance(values, dict):
-        values = {"value": values}
     limit = engine_setting("MAX_SUBPROCESS_DEPTH")
     if parent.depth >= limit:
         message = f"subprocesses nest at most {limit} deep (FLOWDESK_MAX_SUBPROCESS_DEPTH)"
         _step_fail_later(change, node, token, DEPTH_EXCEEDED, message)
         return
-    version = _version(node)
     if version is None:
         which = "the latest version" if node.version is None else f"version {node.version}"
         message = f"no {which} of process definition {node.definition!r}"
@@ -103,7 +109,12 @@ def child_start(change: Change, *, node: Node, token: Token) -> None:
         return
     try:
         child = instance_start_child(
-            version=version, variables=values, parent=parent, parent_token=token, actor=None
+            version=version,
+            variables=values,
+            parent=parent,
+            parent_token=token,
+            scope=scope,
+            actor=None,
         )
     except InvalidInput as exc:
         fields = "; ".join(f"{name}: {', '.join(errs)}" for name, errs in exc.field_errors.items())
@@ -113,10 +124,11 @@ def child_start(change: Change, *, node: Node, token: Token) -> None:
     change.log.add_by_engine(
         EventType.TASK_SCHEDULED,
         node.id,
-        kind=KIND.type,
+        kind=kind.type,
         child_id=child.pk,
-        definition=node.definition,
+        definition=version.definition.key,
         version=version.number,
+        **({"loop_index": token.loop_index} if token.loop_id is not None else {}),
     )
     if child.status in ENDED:
         change.later(partial(_child_outcome_apply, change, node=node, token=token, child=child))
@@ -126,7 +138,8 @@ def child_restart(change: Change, *, timer: Timer) -> None:
     """The step's retry timer fired: start a new child for its token (parent's lock)."""
     token = Token.objects.get(pk=timer.token_id)
     if token.status == TokenStatus.ACTIVE:
-        child_start(change, node=change.graph.node(timer.step_id), token=token)
+        variables = token_variables(change, token)
+        child_start(change, node=change.graph.node(timer.step_id), token=token, variables=variables)
 
 
 def child_end_notify(child: ProcessInstance) -> None:
@@ -245,9 +258,10 @@ def _child_outcome_apply(
 ) -> None:
     """The child `token` waits for ended: merge its `output` and move on; or retry the
     step (a timer starts a new child) or fail it (to its catch, or failing the parent)."""
+    kind = node_kind(node)
     if child.status == InstanceStatus.COMPLETED:
         try:
-            output = render(node.output, child.variables) if node.output is not None else {}
+            output = kind.child_result(change, node, token, child)
         except ExpressionError as exc:
             token_fail_or_catch(
                 change, node=node, token_id=token.pk, error=EXPRESSION_ERROR, message=str(exc)
@@ -257,14 +271,13 @@ def _child_outcome_apply(
             change,
             token_id=token.pk,
             node_id=node.id,
-            result=output if isinstance(output, dict) else {"value": output},
+            result=output,
             child_id=child.pk,
         )
         return
     error, message = _child_error(child)
-    attempt = ProcessInstance.objects.filter(
-        parent=change.instance, parent_step=node.id, created_at__gte=token.created_at
-    ).count()
+    # One retry timer per earlier attempt of this token's child.
+    attempt = 1 + Timer.objects.filter(token=token, boundary__isnull=True).count()
     delay = retry_delay(node.retry, error=error, attempt=attempt)
     if delay is None:
         token_fail_or_catch(change, node=node, token_id=token.pk, error=error, message=message)
@@ -323,12 +336,3 @@ def _step_fail_later(change: Change, node: Node, token: Token, error: str, messa
             token_fail_or_catch, change, node=node, token_id=token.pk, error=error, message=message
         )
     )
-
-
-def _version(node: Node) -> DefinitionVersion | None:
-    versions = DefinitionVersion.objects.filter(definition__key=node.definition).select_related(
-        "definition"
-    )
-    if node.version is not None:
-        return versions.filter(number=node.version).first()
-    return versions.order_by("-number").first()

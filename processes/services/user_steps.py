@@ -21,9 +21,11 @@ from processes.models import ProcessInstance, Token
 from tasks.models import Task
 
 
-def task_open(*, instance: ProcessInstance, token: Token, node: Node) -> Task:
-    """Runs under the instance lock taken by the caller; raises ExpressionError on a bad name."""
-    variables = instance.variables
+def task_open(
+    *, instance: ProcessInstance, token: Token, node: Node, variables: dict[str, Any]
+) -> Task:
+    """Runs under the instance lock taken by the caller; raises ExpressionError on a bad name.
+    The templates see `variables` (the instance's, or a for-each item's)."""
     assignee_names = _names(node.assignee, variables)
     user_names = [name for template in node.candidate_users for name in _names(template, variables)]
     group_names = [

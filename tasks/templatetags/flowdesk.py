@@ -45,6 +45,8 @@ EVENT_LABELS = {
     EventType.COMPENSATION_STARTED: "Undoing the completed steps",
     EventType.STEP_COMPENSATED: "Step undone",
     EventType.COMPENSATION_COMPLETED: "Completed steps undone",
+    EventType.LOOP_STARTED: "For each: started",
+    EventType.LOOP_COMPLETED: "For each: finished",
 }
 # Internal references and bookkeeping people do not need in the timeline.
 # `by`: a timer fired by hand names its person as the event's actor already.
@@ -59,6 +61,8 @@ HIDDEN_DETAILS = {
     "expression",
     "by",
     "compensates",  # the id of the completion an undo undid
+    "loop_id",
+    "scope",  # what an item's undo sees of it
 }
 # Payload entries holding variables: shown as their own entries.
 VARIABLE_DETAILS = {"result", "variables"}

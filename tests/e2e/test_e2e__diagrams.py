@@ -40,7 +40,9 @@ IMPORT_AGAIN = """async () => {
     const xml = JSON.parse(document.getElementById("diagram-bpmn").textContent);
     const result = await viewer.importXML(xml);
     const all = viewer.get("elementRegistry").getAll();
-    const drawn = all.filter(e => e.type !== "label" && e.type !== "bpmn:Process");
+    // Roots have no parent: the process, and the plane bpmn-js opens for a collapsed
+    // sub-process (a map step) to drill down into.
+    const drawn = all.filter(e => e.type !== "label" && e.parent);
     return {
         warnings: result.warnings.map(w => w.message),
         shapes: drawn.filter(e => !e.waypoints).length,

@@ -32,6 +32,7 @@ def test_migrations__leave_partial_job_indexes_and_no_covered_foreign_key_index(
     assert indexes("processes_token") == {
         "processes_token_pkey": "btree (id)",
         "token_instance_status": "btree (instance_id, status)",
+        "token_loop_item": "btree (loop_id, status) WHERE (loop_id IS NOT NULL)",
     }
     assert indexes("processes_event") == {
         "processes_event_pkey": "btree (id)",
