@@ -50,6 +50,13 @@ def loop_events(instance, type: str) -> list[int]:
     return [event.payload["loop_index"] for event in events]
 
 
+def cancelled_items(instance) -> list[int]:
+    """The items whose job the step's TASK_CANCELLED events name."""
+    events = Event.objects.filter(instance=instance, step_id="each", type="TASK_CANCELLED")
+    jobs = [Job.objects.get(pk=event.payload["job_id"]) for event in events.order_by("id")]
+    return [job.token.loop_index for job in jobs]
+
+
 def echo(who: str, at: int, of: int = 3) -> dict:
     return {"who": who, "at": at, "of": of}
 
@@ -225,7 +232,7 @@ def test_for_each__complete_when_cancels_the_running_items_and_their_late_succes
 
     instance = fresh(instance)
     assert Job.objects.get(pk=third.pk).status == JobStatus.CANCELLED
-    assert loop_events(instance, "TASK_CANCELLED") == [2]
+    assert cancelled_items(instance) == [2]
     completed = Event.objects.get(instance=instance, step_id="each", type="LOOP_COMPLETED")
     assert completed.payload["cancelled"] == 1
     assert job_report_success(lease=late, result=echo("cy", 2)).accepted is False
@@ -261,7 +268,7 @@ def test_for_each__a_failing_item_with_a_catch_cancels_the_others_and_takes_the_
 
     instance = fresh(instance)
     assert Job.objects.get(pk=third.pk).status == JobStatus.CANCELLED
-    assert loop_events(instance, "TASK_CANCELLED") == [2]
+    assert cancelled_items(instance) == [2]
     run_due_jobs()
 
     instance = fresh(instance)
@@ -339,3 +346,12 @@ def test_for_each__a_late_duplicate_after_the_step_ended_changes_nothing():
     instance = fresh(instance)
     assert (event_types(instance), instance.variables) == before
     assert instance.variables["echoes"] == [echo("ann", 0), echo("bob", 1), echo("cy", 2)]
+
+
+def test_for_each__a_cancelled_item_is_named_by_its_loop_index_in_the_history():
+    """Like TASK_SCHEDULED and TASK_COMPLETED, an item's TASK_CANCELLED says which item it
+    was: three events of one step are told apart without looking up their jobs."""
+    publish_each("fe-cancel-history", each_step(complete_when="${loop.completed >= 1}"))
+    instance = instance_start(definition_key="fe-cancel-history", variables={"names": NAMES})
+    job_run(job_id=item_jobs(instance)[1].pk)
+    assert sorted(loop_events(instance, "TASK_CANCELLED")) == [0, 2]
