@@ -245,16 +245,16 @@ def test_for_each__complete_when_cancels_the_running_items_and_their_late_succes
     assert event_types(instance, "after") == ["TASK_SCHEDULED", "TASK_COMPLETED"]
 
 
-def flaky_each(**config) -> dict:
+def flaky_each(*, catch=None, **for_each) -> dict:
     """Items fail once where `fails` says so (test.flaky succeeds on attempt `succeed_on`)."""
-    for_each = {"items": "${plan}", "as": "fails", "collect": "attempts"}
+    for_each = {"items": "${plan}", "as": "fails", "collect": "attempts", **for_each}
     return service_step(
         "each",
         "test.flaky",
         input={"succeed_on": "${2 if fails else 1}"},
         for_each=for_each,
         next=["after"],
-        **config,
+        **({"catch": catch} if catch else {}),
     )
 
 
@@ -306,6 +306,30 @@ def test_for_each__a_failing_item_without_catch_fails_the_instance_and_retry_rer
     assert (scheduled.count(0), scheduled.count(2)) == (1, 1)  # the others did not run again
     assert event_types(instance, "each").count("LOOP_COMPLETED") == 1
     assert event_types(instance, "after") == ["TASK_SCHEDULED", "TASK_COMPLETED"]
+
+
+def test_for_each__a_sequential_loop_goes_on_after_the_retried_item():
+    publish_each("fe-retry-sequential", flaky_each(parallel=False))
+    instance = instance_start(
+        definition_key="fe-retry-sequential", variables={"plan": [False, True, False]}
+    )
+    run_due_jobs()
+
+    instance = fresh(instance)
+    assert instance.status == InstanceStatus.FAILED
+    assert [job.token.loop_index for job in item_jobs(instance)] == [0, 1]  # 2 waits its turn
+
+    instance_retry(instance=instance)
+    run_due_jobs()
+
+    instance = fresh(instance)
+    assert instance.status == InstanceStatus.COMPLETED
+    assert instance.variables["attempts"] == [
+        {"flaky_attempts": 1},
+        {"flaky_attempts": 2},
+        {"flaky_attempts": 1},
+    ]
+    assert loop_events(instance, "TASK_COMPLETED") == [0, 1, 2]
 
 
 def test_for_each__a_duplicate_success_report_for_an_item_counts_once():

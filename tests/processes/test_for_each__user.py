@@ -5,25 +5,29 @@ order; without `complete_when` all must complete; terminating the instance cance
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from django.contrib.auth.models import User
+from django.utils import timezone
 
 from processes.errors import Conflict
-from processes.models import Event
+from processes.models import Event, Timer
 from processes.services import instance_start, instance_terminate
-from processes.statuses import InstanceStatus, TaskState
+from processes.services.timers import timers_fire_due
+from processes.statuses import InstanceStatus, TaskState, TimerStatus
 from tasks.models import Task
 from tasks.selectors import inbox_tasks
 from tasks.services import task_complete
-from tests.support.definitions import publish
-from tests.support.engine import event_types, fresh
+from tests.support.definitions import publish, service_step
+from tests.support.engine import event_types, fresh, run_due_jobs
 
 pytestmark = pytest.mark.django_db
 
 APPROVERS = ["ann", "bob", "cy"]
 
 
-def publish_approval(key: str, **for_each) -> None:
+def publish_approval(key: str, boundary=None, **for_each) -> None:
     config = {"items": "${approvers}", "as": "approver", "collect": "approvals", **for_each}
     publish(
         key,
@@ -35,10 +39,12 @@ def publish_approval(key: str, **for_each) -> None:
                     "assignee": "${approver}",
                     "form": {"approved": "boolean", "note": "string"},
                     "for_each": config,
+                    **({"boundary": boundary} if boundary else {}),
                 },
                 "next": ["done"],
             },
             {"id": "done", "type": "end"},
+            *([service_step("escalate", "test.mark")] if boundary else []),
         ],
     )
 
@@ -202,3 +208,31 @@ def test_for_each_user__terminating_the_instance_cancels_every_item_task(people)
     }
     assert [inbox(people[name]) for name in APPROVERS] == [0, 0, 0]
     assert cancelled_items(instance) == [1, 2]
+
+
+def test_for_each_user__an_interrupting_boundary_timer_belongs_to_the_whole_step(people):
+    timer = [{"type": "timer", "duration": "3d", "next": "escalate"}]
+    publish_approval("fe-user-timer", boundary=timer)
+    instance = instance_start(definition_key="fe-user-timer", variables={"approvers": APPROVERS})
+    tasks = tasks_by_approver(instance)
+    approve(tasks["ann"], people["ann"], "a")
+    assert Timer.objects.filter(instance=instance, status=TimerStatus.SCHEDULED).count() == 1
+
+    Timer.objects.filter(instance=instance, status=TimerStatus.SCHEDULED).update(
+        due_at=timezone.now() - timedelta(seconds=1)
+    )
+    assert timers_fire_due() == 1
+    run_due_jobs()
+
+    instance = fresh(instance)
+    assert instance.status == InstanceStatus.COMPLETED
+    assert instance.variables["ran_escalate"] is True
+    assert "approvals" not in instance.variables
+    assert [Task.objects.get(pk=tasks[name].pk).state for name in APPROVERS] == [
+        TaskState.COMPLETED,
+        TaskState.CANCELLED,
+        TaskState.CANCELLED,
+    ]
+    assert [inbox(people[name]) for name in APPROVERS] == [0, 0, 0]
+    assert cancelled_items(instance) == [1, 2]
+    assert "LOOP_COMPLETED" not in event_types(instance, "approve")
