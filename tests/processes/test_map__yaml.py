@@ -239,3 +239,50 @@ def test_map__a_state_outside_naming_an_iterator_state_is_refused():
 def test_map__without_items_path_is_refused_at_its_place():
     found = problems(MAP_STATE.replace('      itemsPath: "${numbers}"\n', ""))
     assert "itemsPath" in found["/spec/states/0/itemsPath"]
+
+
+CAUGHT = """\
+apiVersion: flowdesk/v1
+kind: WorkflowDefinition
+metadata: {name: map-caught}
+spec:
+  startAt: each
+  states:
+    - name: each
+      type: map
+      itemsPath: "${plan}"
+      itemName: fails
+      resultPath: attempts
+      iterator:
+        startAt: try
+        states:
+          - name: try
+            type: task
+            resource: test.flaky
+            input: {succeed_on: "${2 if fails else 1}"}
+            end: true
+      catch:
+        - {next: handle}
+      next: after
+    - {name: after, type: task, resource: test.mark, end: true}
+    - {name: handle, type: task, resource: test.mark, end: true}
+"""
+
+
+@pytest.mark.django_db(transaction=True)
+def test_map__a_failing_item_takes_the_maps_catch_and_the_other_items_are_cancelled():
+    definition_publish(source=CAUGHT, format="yaml")
+    instance = instance_start(definition_key="map-caught", variables={"plan": [False, True, False]})
+    first, failing, third = items(instance)
+    run_item(first)
+    run_item(failing)
+    assert fresh(third).status == InstanceStatus.CANCELLED
+    run_due_jobs()
+
+    instance = fresh(instance)
+    assert fresh(failing).status == InstanceStatus.FAILED
+    assert instance.status == InstanceStatus.COMPLETED
+    assert instance.variables["ran_handle"] is True
+    assert instance.variables["last_error"]["step"] == "each"
+    assert "ran_after" not in instance.variables
+    assert "attempts" not in instance.variables
