@@ -139,6 +139,21 @@ def test_for_each__sequential_runs_one_item_at_a_time_in_list_order():
     ]
 
 
+def test_for_each__max_concurrency_starts_the_next_item_when_one_ends():
+    publish_each("fe-two-at-a-time", each_step(max_concurrency=2))
+    names = [*NAMES, "dan"]
+    with override_settings(FLOWDESK_ENGINE={**settings.FLOWDESK_ENGINE, "CHAIN_STEPS": 0}):
+        instance = instance_start(definition_key="fe-two-at-a-time", variables={"names": names})
+        assert [job.token.loop_index for job in item_jobs(instance)] == [0, 1]
+        job_run(job_id=item_jobs(instance)[1].pk)
+        assert [job.token.loop_index for job in item_jobs(instance)] == [0, 1, 2]
+        run_due_jobs()
+
+    instance = fresh(instance)
+    assert instance.status == InstanceStatus.COMPLETED
+    assert [entry["who"] for entry in instance.variables["echoes"]] == names
+
+
 def test_for_each__empty_list_ends_the_step_at_once_with_an_empty_collect():
     publish("fe-empty", [each_step(next=["done"]), {"id": "done", "type": "end"}])
     instance = fresh(instance_start(definition_key="fe-empty", variables={"names": []}))
