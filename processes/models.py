@@ -47,6 +47,15 @@ class ProcessDefinition(models.Model):
     description = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+    # Where a start by key goes: the pinned `default_version` (null: the latest), or, while
+    # a `rollout` runs, its version for its share of new instances (`processes.services.
+    # rollouts`).
+    default_version = models.ForeignKey(
+        "DefinitionVersion", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    rollout = models.ForeignKey(
+        "Rollout", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
 
     class Meta:
         ordering = ("key",)
@@ -85,6 +94,39 @@ class DefinitionVersion(models.Model):
         if self.pk is not None and not kwargs.get("force_insert"):
             raise ValueError("a published definition version is immutable")
         super().save(*args, **kwargs)
+
+
+class Rollout(models.Model):
+    """A version rolled out to a share of new instances: a start by key goes to `version`
+    when a stable hash of the new instance's id falls under `percent`, else to `previous`.
+    The rows stay as the definition's history of rollouts; its `rollout` is the running one."""
+
+    class Status(models.TextChoices):
+        RUNNING = "running"
+        PROMOTED = "promoted"  # every new start goes to `version`
+        ROLLED_BACK = "rolled_back"  # every new start goes to `previous`
+        REPLACED = "replaced"  # another rollout of the definition followed
+
+    definition = models.ForeignKey(
+        ProcessDefinition, on_delete=models.CASCADE, related_name="rollouts"
+    )
+    version = models.ForeignKey(DefinitionVersion, on_delete=models.CASCADE, related_name="+")
+    previous = models.ForeignKey(DefinitionVersion, on_delete=models.CASCADE, related_name="+")
+    percent = models.PositiveSmallIntegerField()
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.RUNNING)
+    strategy = models.CharField(max_length=16, default="gradual")  # or "immediate"
+    changes = models.JSONField(default=list, blank=True)  # a WorkflowVersion's change list
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    ended_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ("-id",)
+
+    def __str__(self) -> str:
+        return f"{self.definition_id}: v{self.version_id} at {self.percent}% ({self.status})"
 
 
 _GRAPH_CACHE: dict[int, Graph] = {}

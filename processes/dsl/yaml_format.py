@@ -50,7 +50,7 @@ def read_yaml(source: str) -> tuple[Outline | None, Problems]:
     """Parse `source`; the Outline is None when the text is not a usable YAML document."""
     problems = Problems()
     try:
-        root, data = _load(source)
+        root, data = load_yaml(source)
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
         line = mark.line + 1 if mark else None
@@ -77,7 +77,7 @@ def read_yaml(source: str) -> tuple[Outline | None, Problems]:
     return _read_document(Section(data, "", problems)), problems
 
 
-def _load(source: str) -> tuple[YamlNode | None, Any]:
+def load_yaml(source: str) -> tuple[YamlNode | None, Any]:
     """The node tree (for line numbers) and the data of a one-document stream."""
     loader = _Loader(source)  # reads ahead, so it may raise already
     try:

@@ -12,11 +12,14 @@ from processes.services.instances import (
 from processes.services.job_runs import job_run
 from processes.services.messages import instance_raise_event, message_correlate, signal_broadcast
 from processes.services.repair import instance_variables_update
+from processes.services.rollouts import definition_rollback, definition_rollout
 from processes.services.sweeper import jobs_sweep
 from processes.services.triggers import trigger_start_by_message
 
 __all__ = [
     "definition_publish",
+    "definition_rollback",
+    "definition_rollout",
     "instance_raise_event",
     "instance_resume",
     "instance_retry",

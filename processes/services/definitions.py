@@ -10,9 +10,11 @@ from django.db import IntegrityError, transaction
 
 from accounts.permissions import can_publish, require
 from processes.dsl import compile_definition
+from processes.dsl.version_document import is_version_document, read_version_document
 from processes.errors import InvalidInput
 from processes.models import DefinitionVersion, ProcessDefinition
 from processes.registry import service_exists
+from processes.services.rollouts import version_document_apply
 from processes.services.start_rights import definition_starters_grant
 from processes.services.triggers import definition_triggers_replace
 from processes.statuses import DefinitionFormat
@@ -26,7 +28,9 @@ def definition_publish(
     starter_groups: Iterable[str] = (),
 ) -> DefinitionVersion:
     """Compile `source` and store it as the next version of its key; the `starter_groups`
-    (names) may start it from then on, in the same transaction.
+    (names) may start it from then on, in the same transaction. A YAML `kind:
+    WorkflowVersion` document rolls out a version published already instead and returns
+    it (`processes.services.rollouts.version_document_apply`).
 
     Raises `processes.dsl.DefinitionError` with every problem found. Publishing a source
     identical to the latest version returns that version. Locks the definition row, so
@@ -38,6 +42,9 @@ def definition_publish(
         raise InvalidInput(f"unknown definition format {format!r}; use json or yaml")
     if not isinstance(source, str):
         raise InvalidInput("the definition source must be text")
+    if format == DefinitionFormat.YAML and is_version_document(source):
+        # Seed 000's WorkflowVersion: it names versions published already.
+        return version_document_apply(document=read_version_document(source), user=user)
     graph = compile_definition(source, format, service_exists=service_exists)
     checksum = hashlib.sha256(source.encode()).hexdigest()
     for _ in range(2):  # a concurrent first publish of the same key wins the insert

@@ -17,6 +17,7 @@ from processes.models import (
     ProcessInstance,
     Token,
     graph_of_version,
+    new_instance_id,
 )
 from processes.services.advance import (
     Change,
@@ -29,6 +30,7 @@ from processes.services.advance import (
     route_from,
 )
 from processes.services.compensations import TERMINATE, compensation_start
+from processes.services.rollouts import start_version
 from processes.statuses import EventType
 from processes.variables import start_variables, variables_size_check
 
@@ -39,14 +41,16 @@ def instance_start(
     variables: dict[str, Any] | None = None,
     business_key: str | None = None,
     instance_id: str | None = None,
+    version: int | None = None,
     user: Any = None,
 ) -> ProcessInstance:
-    """Start the latest version of `definition_key`; see `instance_start_or_get`."""
+    """Start `definition_key`; see `instance_start_or_get`."""
     instance, _ = instance_start_or_get(
         definition_key=definition_key,
         variables=variables,
         business_key=business_key,
         instance_id=instance_id,
+        version=version,
         user=user,
     )
     return instance
@@ -58,28 +62,39 @@ def instance_start_or_get(
     variables: dict[str, Any] | None = None,
     business_key: str | None = None,
     instance_id: str | None = None,
+    version: int | None = None,
     user: Any = None,
 ) -> tuple[ProcessInstance, bool]:
     """Start an instance; with a caller-chosen `instance_id` the call is idempotent.
 
-    Returns the instance and whether this call created it. The new row is inserted in the
-    transaction that walks it to its first waiting steps; no existing row is locked.
-    NotAllowed when `user` may not start the definition.
+    It runs version number `version`, or the version starts by key go to: the latest, or
+    the pinned one, or a rollout's split by the instance's id (`processes.services.
+    rollouts`), so a repeated id lands on the same version. Returns the instance and
+    whether this call created it. The new row is inserted in the transaction that walks it
+    to its first waiting steps; no existing row is locked. NotAllowed when `user` may not
+    start the definition; NotFound for an unknown key or version.
     """
-    version = _latest_version(definition_key)
-    _require_start(user, version)
-    if instance_id is not None:
+    chosen_id = instance_id
+    if instance_id is None:
+        instance_id = new_instance_id()
+    else:
         _check_instance_id(instance_id)
+    if version is None:
+        chosen = start_version(definition_key, instance_id=instance_id)
+    else:
+        chosen = _numbered_version(definition_key, version)
+    _require_start(user, chosen)
+    if chosen_id is not None:
         existing = ProcessInstance.objects.filter(pk=instance_id).first()
         if existing is not None:
-            return _same_start(existing, version), False
+            return _same_start(existing, chosen), False
     try:
-        instance = _start(version, variables, business_key, user, instance_id=instance_id)
+        instance = _start(chosen, variables, business_key, user, instance_id=instance_id)
     except IntegrityError:
-        if instance_id is None:
+        if chosen_id is None:
             raise
         # Two callers raced with the same id: the other one's instance is the answer.
-        return _same_start(ProcessInstance.objects.get(pk=instance_id), version), False
+        return _same_start(ProcessInstance.objects.get(pk=instance_id), chosen), False
     return instance, True
 
 
@@ -255,15 +270,19 @@ def _control(
     return locked
 
 
-def _latest_version(definition_key: str) -> DefinitionVersion:
+def _numbered_version(definition_key: str, number: Any) -> DefinitionVersion:
+    if isinstance(number, bool) or not isinstance(number, int) or number < 1:
+        raise InvalidInput(
+            "a version is named by its number (1, 2, ...)",
+            field_errors={"version": ["a version number from 1"]},
+        )
     version = (
-        DefinitionVersion.objects.filter(definition__key=definition_key)
+        DefinitionVersion.objects.filter(definition__key=definition_key, number=number)
         .select_related("definition")
-        .order_by("-number")
         .first()
     )
     if version is None:
-        raise NotFound(f"no process definition with key {definition_key!r}")
+        raise NotFound(f"no version {number} of process definition {definition_key!r}")
     return version
 
 

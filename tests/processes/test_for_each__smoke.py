@@ -48,7 +48,7 @@ def test_for_each__service_items_run_and_their_results_are_collected_in_order():
 def test_for_each__two_of_three_approvers_end_the_step_and_the_third_task_goes():
     users = get_user_model().objects
     for name in ("ann", "bob", "cy"):
-        users.create_user(name, password="x")
+        users.create_user(name)
     publish(
         "sign",
         [
