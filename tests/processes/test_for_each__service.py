@@ -394,3 +394,25 @@ def test_for_each__a_cancelled_item_is_named_by_its_loop_index_in_the_history():
     instance = instance_start(definition_key="fe-cancel-history", variables={"names": NAMES})
     job_run(job_id=item_jobs(instance)[1].pk)
     assert sorted(loop_events(instance, "TASK_CANCELLED")) == [0, 2]
+
+
+def test_for_each__a_loop_in_a_parallel_branch_reaches_the_join_once():
+    publish(
+        "fe-branch",
+        [
+            {"id": "split", "type": "parallel_gateway", "next": ["each", "side"]},
+            each_step(next=["join"]),
+            service_step("side", "test.mark", next=["join"]),
+            {"id": "join", "type": "parallel_gateway", "next": ["after"]},
+            service_step("after", "test.mark"),
+        ],
+    )
+    instance = instance_start(definition_key="fe-branch", variables={"names": NAMES})
+    run_due_jobs()
+
+    instance = fresh(instance)
+    assert instance.status == InstanceStatus.COMPLETED
+    assert instance.variables["echoes"] == [echo("ann", 0), echo("bob", 1), echo("cy", 2)]
+    assert event_types(instance).count("JOIN_COMPLETED") == 1
+    assert event_types(instance, "after") == ["TASK_SCHEDULED", "TASK_COMPLETED"]
+    assert instance.active_tokens == 0

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from processes.models import Event, Job, ProcessInstance
-from processes.services import instance_start, job_run
+from processes.services import instance_start, instance_terminate, job_run
 from processes.statuses import InstanceStatus, JobStatus
 from tests.support.definitions import publish, service_step
 from tests.support.engine import event_types, fresh, run_due_jobs
@@ -151,3 +151,22 @@ def test_for_each_subprocess__an_uncaught_child_failure_fails_the_parent_at_the_
     parent = fresh(parent)
     assert parent.status == InstanceStatus.FAILED
     assert (parent.error["error"], parent.error["step_id"]) == ("SubprocessFailed", "each")
+
+
+def test_for_each_subprocess__terminating_the_parent_cancels_every_running_child():
+    publish("fe-calls-stop", [each_child(), {"id": "done", "type": "end"}])
+    parent = instance_start(
+        definition_key="fe-calls-stop", variables={"numbers": [5, 6, 7], "fail_on": 0}
+    )
+    first, second, third = children(parent)
+    run_child(first)
+
+    instance_terminate(instance=fresh(parent))
+
+    assert fresh(parent).status == InstanceStatus.CANCELLED
+    assert [fresh(kid).status for kid in (first, second, third)] == [
+        InstanceStatus.COMPLETED,
+        InstanceStatus.CANCELLED,
+        InstanceStatus.CANCELLED,
+    ]
+    assert not Job.objects.filter(instance__parent=parent, status=JobStatus.SCHEDULED).exists()
