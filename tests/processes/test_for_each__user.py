@@ -86,6 +86,8 @@ def test_for_each_user__one_task_per_item_assigned_through_the_item(people):
         assert inbox(people[name]) == 1
     started = Event.objects.get(instance=instance, step_id="approve", type="LOOP_STARTED")
     assert started.payload["total"] == 3
+    scheduled = Event.objects.filter(instance=instance, step_id="approve", type="TASK_SCHEDULED")
+    assert sorted(event.payload["loop_index"] for event in scheduled) == [0, 1, 2]
 
 
 def test_for_each_user__two_of_three_ends_the_step_and_the_third_task_leaves_the_inbox(people):
