@@ -76,3 +76,43 @@ def cut_db(ctx: ServiceContext) -> dict:
     with psycopg.connect(dsn, autocommit=True) as other:
         other.execute("SELECT pg_terminate_backend(%s)", [pid])
     return {"cut": True}
+
+
+@service("test.slow_echo")
+def slow_echo(ctx: ServiceContext) -> dict:
+    """Sleeps `seconds` (default 1), then returns its input without `seconds`."""
+    time.sleep(float(ctx.input.get("seconds", 1)))
+    return {key: value for key, value in ctx.input.items() if key != "seconds"}
+
+
+# Counts in Redis how many calls run at once: `<key>:active` now, `<key>:max` the most seen,
+# `<key>:calls` how many started. Redis, not the database, so that the count does not
+# depend on the engine it checks.
+_MAX_SEEN = """
+local now = tonumber(ARGV[1])
+if now > tonumber(redis.call('get', KEYS[1]) or '0') then redis.call('set', KEYS[1], now) end
+return now
+"""
+
+
+def concurrency_counter():
+    import redis
+    from django.conf import settings
+
+    return redis.Redis.from_url(settings.CELERY_BROKER_URL)
+
+
+@service("test.concurrency")
+def concurrency(ctx: ServiceContext) -> dict:
+    """Counts itself in flight for `seconds` (default 0.5) under the Redis `key`; returns
+    `{"done": n}` with its input `n`."""
+    key = ctx.input.get("key", "concurrency")
+    counter = concurrency_counter()
+    now = counter.incr(f"{key}:active")
+    try:
+        counter.incr(f"{key}:calls")
+        counter.eval(_MAX_SEEN, 1, f"{key}:max", now)
+        time.sleep(float(ctx.input.get("seconds", 0.5)))
+    finally:
+        counter.decr(f"{key}:active")
+    return {"done": ctx.input.get("n")}
