@@ -130,7 +130,12 @@ class LoopHost(BoundaryHost, abstract=True):
 
 def item_payload(item: Item | None) -> dict[str, int]:
     """What an item adds to its run's events: its place in the list."""
-    return {} if item is None else {"loop_index": item.index}
+    return {} if item is None else item_named(item.index)
+
+
+def item_named(index: int | None) -> dict[str, int]:
+    """An item's place in its list for an event's payload (nothing for a step run once)."""
+    return {} if index is None else {"loop_index": index}
 
 
 def item_token(change: Change, node: Node, arrived_from: str, item: Item | None) -> int | None:

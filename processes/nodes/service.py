@@ -23,7 +23,7 @@ from processes.engine.expressions import ExpressionError, render
 from processes.engine.plan import Activate
 from processes.nodes.base import Names, YamlPlace
 from processes.nodes.boundary import boundary_prepare, read_boundary
-from processes.nodes.loop import LoopHost, item_payload, item_token, read_for_each
+from processes.nodes.loop import LoopHost, item_named, item_payload, item_token, read_for_each
 
 if TYPE_CHECKING:
     from processes.dsl.fields import Section
@@ -292,11 +292,16 @@ def _jobs_cancel(change: Change, where: dict[str, Any], *, log: Callable[..., No
     """Cancel the scheduled and running jobs `where` selects (locked, under the instance
     lock), each with its TASK_CANCELLED event made by `log`: the person's who terminated,
     or the engine's when a boundary event interrupts the step."""
+    from django.db.models import F
+
     from processes.models import Job
     from processes.statuses import EventType, JobStatus
 
     running = (JobStatus.SCHEDULED, JobStatus.RUNNING)
-    for job in Job.objects.filter(status__in=running, **where).select_for_update(of=("self",)):
+    jobs = Job.objects.filter(status__in=running, **where).annotate(
+        loop_index=F("token__loop_index")
+    )
+    for job in jobs.select_for_update(of=("self",)):
         job.cancel()
         job.save()
-        log(EventType.TASK_CANCELLED, job.step_id, job_id=job.pk)
+        log(EventType.TASK_CANCELLED, job.step_id, job_id=job.pk, **item_named(job.loop_index))

@@ -17,7 +17,7 @@ from processes.engine.expressions import ExpressionError
 from processes.engine.plan import Activate
 from processes.nodes.base import Names, YamlPlace
 from processes.nodes.boundary import boundary_prepare, read_boundary
-from processes.nodes.loop import LoopHost, item_payload, read_for_each
+from processes.nodes.loop import LoopHost, item_named, item_payload, read_for_each
 
 if TYPE_CHECKING:
     from processes.dsl.fields import Section
@@ -131,11 +131,16 @@ KIND = UserKind()
 def _tasks_cancel(change: Change, where: dict[str, Any], *, log: Callable[..., None]) -> None:
     """Cancel the open and claimed tasks `where` selects (locked, under the instance lock),
     each with its TASK_CANCELLED event made by `log`."""
+    from django.db.models import F
+
     from processes.statuses import EventType, TaskState
     from tasks.models import Task
 
     waiting = (TaskState.OPEN, TaskState.ASSIGNED)
-    for task in Task.objects.filter(state__in=waiting, **where).select_for_update(of=("self",)):
+    tasks = Task.objects.filter(state__in=waiting, **where).annotate(
+        loop_index=F("token__loop_index")
+    )
+    for task in tasks.select_for_update(of=("self",)):
         task.cancel()
         task.save()
-        log(EventType.TASK_CANCELLED, task.step_id, task_id=task.pk)
+        log(EventType.TASK_CANCELLED, task.step_id, task_id=task.pk, **item_named(task.loop_index))
