@@ -31,6 +31,7 @@ from processes.models import (
     Loop,
     ProcessDefinition,
     ProcessInstance,
+    Rollout,
     Timer,
     Token,
 )
@@ -241,6 +242,15 @@ def definition_versions(*, definition: ProcessDefinition) -> QuerySet[Definition
             instances_running=Count("instances", filter=own & Q(instances__status__in=live)),
         )
         .defer("source", "graph")
+    )
+
+
+def definition_rollouts(*, definition: ProcessDefinition) -> QuerySet[Rollout]:
+    """Its rollouts, the latest first."""
+    return (
+        Rollout.objects.filter(definition=definition)
+        .select_related("version", "previous", "created_by")
+        .order_by("-id")
     )
 
 

@@ -97,8 +97,9 @@ def paginated_response(
     serializer_class: type[serializers.Serializer],
     request: Request,
     view: Any,
+    context: dict[str, Any] | None = None,
 ) -> Response:
     paginator = PageSizePagination()
     page = paginator.paginate_queryset(queryset, request, view=view)
-    rows = serializer_class(page, many=True, context={"request": request})
+    rows = serializer_class(page, many=True, context={"request": request, **(context or {})})
     return paginator.get_paginated_response(rows.data)

@@ -29,9 +29,16 @@ from processes.api.definition_body import YamlTextParser, publish_body
 from processes.bpmn.versions import version_bpmn, version_bpmn_filename
 from processes.dsl import DefinitionError
 from processes.errors import NotAllowed
-from processes.models import DefinitionVersion, ProcessDefinition, Trigger, graph_of_version
+from processes.models import (
+    DefinitionVersion,
+    ProcessDefinition,
+    Rollout,
+    Trigger,
+    graph_of_version,
+)
 from processes.selectors import (
     definition_get_startable,
+    definition_start_shares,
     definition_version_get,
     definition_versions,
     definitions_list,
@@ -71,6 +78,28 @@ class DefinitionVersionSerializer(serializers.ModelSerializer):
         fields = ("version", "version_label", "format", "checksum", "published_by", "published_at")
 
 
+class VersionRowSerializer(DefinitionVersionSerializer):
+    """A version in the list: its share of new starts and its instances."""
+
+    share_percent = serializers.SerializerMethodField(
+        help_text="Its share of new starts by key, in percent: 100 for the default version, "
+        "a rollout's split while one is under way, 0 for the others."
+    )
+    instances_running = serializers.IntegerField(help_text="Pending, running or suspended.")
+    instances_total = serializers.IntegerField()
+
+    class Meta(DefinitionVersionSerializer.Meta):
+        fields = (
+            *DefinitionVersionSerializer.Meta.fields,
+            "share_percent",
+            "instances_running",
+            "instances_total",
+        )
+
+    def get_share_percent(self, version: DefinitionVersion) -> int:
+        return self.context["shares"].get(version.pk, 0)
+
+
 class TriggerSerializer(serializers.ModelSerializer):
     spec = serializers.CharField(help_text="The cron expression, the interval or the message name.")
     active = serializers.BooleanField(
@@ -83,6 +112,29 @@ class TriggerSerializer(serializers.ModelSerializer):
     class Meta:
         model = Trigger
         fields = ("kind", "spec", "active", "next_due_at", "last_fired_at")
+
+
+class RolloutSerializer(serializers.ModelSerializer):
+    version = serializers.IntegerField(source="version.number", help_text="Rolled out.")
+    previous_version = serializers.IntegerField(
+        source="previous.number", help_text="Where the other new starts go."
+    )
+    created_by = UsernameField()
+
+    class Meta:
+        model = Rollout
+        fields = (
+            "id",
+            "version",
+            "previous_version",
+            "percent",
+            "status",
+            "strategy",
+            "changes",
+            "created_by",
+            "created_at",
+            "ended_at",
+        )
 
 
 class DefinitionDetailSerializer(DefinitionVersionSerializer):
@@ -100,6 +152,10 @@ class DefinitionDetailSerializer(DefinitionVersionSerializer):
     triggers = TriggerSerializer(
         many=True, read_only=True, help_text="This version's start triggers (`triggers`)."
     )
+    rollout = serializers.SerializerMethodField(
+        help_text="The definition's rollout under way, or null: `version` gets `percent`% "
+        "of new starts, `previous_version` the rest."
+    )
 
     class Meta(DefinitionVersionSerializer.Meta):
         fields = (
@@ -111,7 +167,13 @@ class DefinitionDetailSerializer(DefinitionVersionSerializer):
             "source",
             "graph",
             "triggers",
+            "rollout",
         )
+
+    @extend_schema_field(RolloutSerializer(allow_null=True))
+    def get_rollout(self, version: DefinitionVersion) -> dict[str, Any] | None:
+        rollout = version.definition.rollout
+        return RolloutSerializer(rollout).data if rollout is not None else None
 
     @extend_schema_field({"type": "object", "additionalProperties": {}})
     def get_graph(self, version: DefinitionVersion) -> dict[str, Any]:
@@ -281,16 +343,19 @@ class DefinitionVersionsApi(APIView):
 
     @extend_schema(
         summary="The versions of a definition, newest first",
+        description="Each with its share of new starts (a rollout's split) and how many "
+        "instances run it.",
         parameters=[DEFINITION_ID],
-        responses={200: DefinitionVersionSerializer(many=True), **error_responses(400, 404)},
+        responses={200: VersionRowSerializer(many=True), **error_responses(400, 404)},
     )
     def get(self, request: Request, definition_id: str) -> Response:
         definition = definition_get_startable(user=request.user, definition_id=definition_id)
         return paginated_response(
             queryset=definition_versions(definition=definition),
-            serializer_class=DefinitionVersionSerializer,
+            serializer_class=VersionRowSerializer,
             request=request,
             view=self,
+            context={"shares": definition_start_shares(definition=definition)},
         )
 
 

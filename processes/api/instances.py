@@ -212,6 +212,12 @@ class InstanceStartSerializer(serializers.Serializer):
         help_text="Your id for the instance: starting with an id that exists answers 200 "
         "with that instance instead of starting another one.",
     )
+    version = serializers.IntegerField(
+        required=False,
+        min_value=1,
+        help_text="Run this version (its number). Without it: the version new starts go to, "
+        "the latest or a rollout's split by the instance id.",
+    )
 
     def validate(self, data: dict[str, Any]) -> dict[str, Any]:
         if ("process_definition_id" in data) == ("process_definition_key" in data):
@@ -263,7 +269,7 @@ class InstanceListApi(APIView):
         )
 
     @extend_schema(
-        summary="Start an instance of a definition's latest version",
+        summary="Start an instance of a definition",
         description="201 with the new instance; 200 with the existing one when `id` is taken "
         "by an instance of the same definition you may see.",
         request=InstanceStartSerializer,
@@ -286,6 +292,7 @@ class InstanceListApi(APIView):
                 variables=data.get("variables"),
                 business_key=data.get("business_key"),
                 instance_id=data.get("id"),
+                version=data.get("version"),
                 user=request.user,
             )
         except Conflict:
