@@ -115,6 +115,7 @@ class EventType(models.TextChoices):
     COMPENSATION_COMPLETED = "COMPENSATION_COMPLETED"
     LOOP_STARTED = "LOOP_STARTED"
     LOOP_COMPLETED = "LOOP_COMPLETED"
+    INSTANCE_MIGRATED = "INSTANCE_MIGRATED"
 
 
 class DefinitionFormat(models.TextChoices):

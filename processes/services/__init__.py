@@ -1,6 +1,7 @@
 """The write API of the engine: every state change goes through these functions."""
 
 from processes.services.definitions import definition_publish
+from processes.services.instance_migration import MigrationReport, instance_migrate
 from processes.services.instances import (
     instance_resume,
     instance_retry,
@@ -17,9 +18,11 @@ from processes.services.sweeper import jobs_sweep
 from processes.services.triggers import trigger_start_by_message
 
 __all__ = [
+    "MigrationReport",
     "definition_publish",
     "definition_rollback",
     "definition_rollout",
+    "instance_migrate",
     "instance_raise_event",
     "instance_resume",
     "instance_retry",

@@ -47,6 +47,7 @@ EVENT_LABELS = {
     EventType.COMPENSATION_COMPLETED: "Completed steps undone",
     EventType.LOOP_STARTED: "For each: started",
     EventType.LOOP_COMPLETED: "For each: finished",
+    EventType.INSTANCE_MIGRATED: "Moved to another version",
 }
 # Internal references and bookkeeping people do not need in the timeline.
 # `by`: a timer fired by hand names its person as the event's actor already.
