@@ -4,6 +4,7 @@ from celery import shared_task
 
 from processes.services import job_run, jobs_sweep
 from processes.services.dispatch import RUN_JOB_TASK
+from processes.services.migration_batches import MIGRATE_BATCH_TASK, migration_batch_run
 
 # The beat sweep sends due jobs, takes back lost ones and fires due timers.
 SWEEP_TASK = "flowdesk.sweep"
@@ -15,6 +16,11 @@ SWEEP_TASK_OLD_NAME = "flowdesk.sweep_jobs"
 @shared_task(name=RUN_JOB_TASK, ignore_result=True)
 def run_job(job_id: int) -> None:
     job_run(job_id=job_id)
+
+
+@shared_task(name=MIGRATE_BATCH_TASK, ignore_result=True)
+def migrate_batch(batch_id: int) -> None:
+    migration_batch_run(batch_id=batch_id)
 
 
 @shared_task(name=SWEEP_TASK, ignore_result=True)

@@ -721,3 +721,63 @@ class WorkerHeartbeat(models.Model):
 
     def __str__(self) -> str:
         return self.hostname
+
+
+class MigrationBatch(models.Model):
+    """Instances of a definition moved from one version to another, a chunk at a time by a
+    Celery job (`processes.services.migration_batches`): what was asked, how far it got.
+    Its `lease_until` keeps two workers from running one batch at once."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending"
+        RUNNING = "running"
+        DONE = "done"
+
+    definition = models.ForeignKey(
+        ProcessDefinition, on_delete=models.CASCADE, related_name="migration_batches"
+    )
+    from_version = models.ForeignKey(DefinitionVersion, on_delete=models.CASCADE, related_name="+")
+    to_version = models.ForeignKey(DefinitionVersion, on_delete=models.CASCADE, related_name="+")
+    mapping = models.JSONField(default=dict, blank=True)
+    instance_ids = models.JSONField(default=list)  # resolved when the batch is made
+    dry_run = models.BooleanField(default=False)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    total = models.PositiveIntegerField(default=0)
+    migrated = models.PositiveIntegerField(default=0)
+    refused = models.PositiveIntegerField(default=0)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    lease_until = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ("-id",)
+        verbose_name_plural = "migration batches"
+
+    def __str__(self) -> str:
+        return f"batch {self.pk}: v{self.from_version_id} -> v{self.to_version_id} ({self.status})"
+
+    @property
+    def done(self) -> int:
+        return self.migrated + self.refused
+
+
+class MigrationOutcome(models.Model):
+    """What became of one instance of a batch: its migration report."""
+
+    batch = models.ForeignKey(MigrationBatch, on_delete=models.CASCADE, related_name="outcomes")
+    instance_id = models.CharField(max_length=64)
+    ok = models.BooleanField()
+    report = models.JSONField(default=dict)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ("id",)
+        constraints = (
+            models.UniqueConstraint(fields=("batch", "instance_id"), name="outcome_once"),
+        )
+
+    def __str__(self) -> str:
+        return f"{self.instance_id}: {'moved' if self.ok else 'refused'}"

@@ -12,6 +12,7 @@ from processes.services.instances import (
 )
 from processes.services.job_runs import job_run
 from processes.services.messages import instance_raise_event, message_correlate, signal_broadcast
+from processes.services.migration_batches import instances_migrate
 from processes.services.repair import instance_variables_update
 from processes.services.rollouts import definition_rollback, definition_rollout
 from processes.services.sweeper import jobs_sweep
@@ -31,6 +32,7 @@ __all__ = [
     "instance_suspend",
     "instance_terminate",
     "instance_variables_update",
+    "instances_migrate",
     "job_run",
     "jobs_sweep",
     "message_correlate",
