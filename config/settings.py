@@ -254,6 +254,10 @@ REST_FRAMEWORK = {
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
     "NUM_PROXIES": NUM_PROXIES,
 }
+# Dapr's workflow HTTP API (processes/api/dapr.py) serves this workflow component name:
+# /v1.0/workflows/<FLOWDESK_DAPR_COMPONENT>/...; any other name is Dapr's
+# ERR_WORKFLOW_COMPONENT_NOT_FOUND.
+FLOWDESK_DAPR_COMPONENT = os.environ.get("FLOWDESK_DAPR_COMPONENT", "flowdesk")
 SIMPLE_JWT = {
     "SIGNING_KEY": SECRET_KEY,
     "ACCESS_TOKEN_LIFETIME": timedelta(seconds=env_float("FLOWDESK_ACCESS_TOKEN_SECONDS", 3600)),
