@@ -26,6 +26,7 @@ from processes.api.messages import (
     SignalApi,
     SubscriptionCancelApi,
 )
+from processes.api.migrations import DefinitionMigrationApi, DefinitionMigrationsApi
 from processes.api.rollouts import DefinitionRollbackApi, DefinitionRolloutsApi
 from restapi.errors import api_route_not_found
 from tasks.api import (
@@ -46,6 +47,11 @@ v1 = [
     path("process-definitions/<str:definition_id>", DefinitionDetailApi.as_view()),
     path("process-definitions/<str:definition_id>/versions", DefinitionVersionsApi.as_view()),
     path("process-definitions/<str:definition_id>/rollouts", DefinitionRolloutsApi.as_view()),
+    path("process-definitions/<str:definition_id>/migrations", DefinitionMigrationsApi.as_view()),
+    path(
+        "process-definitions/<str:definition_id>/migrations/<str:batch_id>",
+        DefinitionMigrationApi.as_view(),
+    ),
     path("process-definitions/<str:definition_id>/rollback", DefinitionRollbackApi.as_view()),
     path(
         "process-definitions/<str:definition_id>/versions/<str:number>/bpmn",

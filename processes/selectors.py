@@ -21,7 +21,7 @@ from django.db.models import (
 )
 from django.db.models.fields.json import KT
 
-from accounts.permissions import can_see_all_instances, can_start
+from accounts.permissions import can_control_instances, can_see_all_instances, can_start, require
 from processes.errors import NotFound
 from processes.models import (
     INSTANCE_ID_PATTERN,
@@ -29,6 +29,7 @@ from processes.models import (
     Event,
     Job,
     Loop,
+    MigrationBatch,
     ProcessDefinition,
     ProcessInstance,
     Rollout,
@@ -243,6 +244,23 @@ def definition_versions(*, definition: ProcessDefinition) -> QuerySet[Definition
         )
         .defer("source", "graph")
     )
+
+
+def migration_batch_get(
+    *, definition: ProcessDefinition, batch_id: Any, user: Any
+) -> MigrationBatch:
+    """A migration batch of `definition` with its outcomes; NotAllowed unless `user` may
+    migrate (managers, admins), NotFound for an id that is no batch of it."""
+    require(user, can_control_instances, "only managers and admins see migrations")
+    batch = (
+        MigrationBatch.objects.filter(definition=definition, pk=_as_int(batch_id))
+        .select_related("from_version", "to_version", "created_by")
+        .prefetch_related("outcomes")
+        .first()
+    )
+    if batch is None:
+        raise NotFound(f"no migration batch {batch_id!r} of {definition.key!r}")
+    return batch
 
 
 def definition_rollouts(*, definition: ProcessDefinition) -> QuerySet[Rollout]:
