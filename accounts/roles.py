@@ -27,6 +27,10 @@ MANAGER_PERMISSIONS = (
     "processes.view_subscription",
     "processes.view_message",
     "processes.view_trigger",
+    "processes.view_loop",
+    "processes.view_rollout",
+    "processes.view_migrationbatch",
+    "processes.view_migrationoutcome",
     "tasks.view_task",
     "tasks.change_task",
 )

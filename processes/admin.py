@@ -8,7 +8,7 @@ did not. Instances, versions, jobs and events are read-only in the admin.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,9 +23,10 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
-from django.utils.text import capfirst
 
 from accounts.permissions import can_control_instances
+from processes.admin_base import ReadOnlyAdmin, ReadOnlyInline, act_on_each
+from processes.admin_migrations import migrate_to_version
 from processes.controls import INSTANCE_CONTROLS, InstanceControl
 from processes.dsl import DefinitionError
 from processes.errors import FlowdeskError
@@ -50,52 +51,6 @@ from processes.services.history import REASON_MAX_CHARS
 from processes.services.messages import subscription_cancel
 from processes.services.timers import timer_fire_now
 from processes.statuses import InstanceStatus, JobStatus, SubscriptionStatus, TimerStatus
-
-
-def act_on_each(
-    request: HttpRequest, objects: Iterable[Any], act: Callable[[Any], Any], *, done: str
-) -> None:
-    """Call `act` (one service call) on each object; report successes and refusals.
-
-    `done` says what happened to the ones that succeeded: "suspended", "reassigned"...
-    """
-    objects = list(objects)
-    refusals = []
-    for obj in objects:
-        try:
-            act(obj)
-        except FlowdeskError as error:
-            refusals.append(f"{obj}: {error.message}")
-    succeeded = len(objects) - len(refusals)
-    if succeeded:
-        messages.success(request, f"{capfirst(done)}: {succeeded} of {len(objects)}.")
-    if refusals:
-        messages.warning(request, f"{len(refusals)} refused. " + "; ".join(refusals) + ".")
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Rows only the engine writes: operators look, and act through the actions."""
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-
-class ReadOnlyInline(admin.TabularInline):
-    extra = 0
-    can_delete = False
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
 
 # --- Definitions -----------------------------------------------------------------------------
 
@@ -451,8 +406,9 @@ class ProcessInstanceAdmin(ReadOnlyAdmin):
     search_help_text = "Business key, or the start of an instance id."
     list_select_related = ("definition", "definition_version", "started_by")
     inlines = (TokenInline, LoopInline, TimerInline, SubscriptionInline, EventInline)
-    actions = tuple(
-        _control_action(control) for control in INSTANCE_CONTROLS.values() if not control.page
+    actions = (
+        *(_control_action(c) for c in INSTANCE_CONTROLS.values() if not c.page),
+        migrate_to_version,
     )
 
     def has_control_permission(self, request: HttpRequest) -> bool:

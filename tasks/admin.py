@@ -11,7 +11,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.permissions import can_assign_tasks
-from processes.admin import ReadOnlyAdmin, act_on_each
+from processes.admin_base import ReadOnlyAdmin, act_on_each
 from processes.statuses import TaskState
 from tasks.forms import ReassignForm
 from tasks.models import Task
