@@ -18,14 +18,18 @@ from __future__ import annotations
 import argparse
 import os
 import signal
-import subprocess
 import sys
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from bench.support import machine_baseline, percentile, recreate_database  # noqa: E402
+from bench.support import (  # noqa: E402
+    machine_baseline,
+    percentile,
+    recreate_database,
+    start_workers,
+)
 from bench.where_time_goes import CpuMeter, print_cpu, profile_steps  # noqa: E402
 
 DATABASE = os.environ.get("BENCH_DATABASE", "flowdesk_bench")
@@ -39,22 +43,6 @@ BENCH_ENV = {
     "LOG_LEVEL": "WARNING",
 }
 os.environ.update(BENCH_ENV)
-
-
-def start_workers(count: int, pool: str) -> list[subprocess.Popen]:
-    """`count` prefork children under one worker, or `count` solo workers side by side."""
-    layout = [(n, 1) for n in range(count)] if pool == "solo" else [(0, count)]
-    command = [sys.executable, "-m", "celery", "-A", "config", "worker", f"--pool={pool}"]
-    options = ["--without-mingle", "--without-gossip", "--loglevel=WARNING"]
-    return [
-        subprocess.Popen(
-            [*command, *options, f"--concurrency={size}", f"--hostname=bench{n}@%h"],
-            cwd=ROOT,
-            env=dict(os.environ),
-            start_new_session=True,
-        )
-        for n, size in layout
-    ]
 
 
 def wait_completed(total: int, began: float) -> None:

@@ -1,11 +1,18 @@
-"""What the benchmark scripts share: a database of their own, this machine's speed, percentiles."""
+"""What the benchmark scripts share: a database of their own, this machine's speed, percentiles,
+Celery workers."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 import psycopg
 from psycopg import sql
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def recreate_database(name: str) -> None:
@@ -31,3 +38,20 @@ def machine_baseline() -> None:
             cursor.execute("SELECT 1")
         round_trip = (time.perf_counter() - began) / 1000
     print(f"baseline: PostgreSQL round trip (SELECT 1) {round_trip * 1e6:.0f} us")
+
+
+def start_workers(count: int, pool: str = "prefork") -> list[subprocess.Popen]:
+    """`count` prefork children under one worker, or `count` solo workers side by side, each
+    in a process group of its own (the bench's environment: its database and Redis db)."""
+    layout = [(n, 1) for n in range(count)] if pool == "solo" else [(0, count)]
+    command = [sys.executable, "-m", "celery", "-A", "config", "worker", f"--pool={pool}"]
+    options = ["--without-mingle", "--without-gossip", "--loglevel=WARNING"]
+    return [
+        subprocess.Popen(
+            [*command, *options, f"--concurrency={size}", f"--hostname=bench{n}@%h"],
+            cwd=ROOT,
+            env=dict(os.environ),
+            start_new_session=True,
+        )
+        for n, size in layout
+    ]
