@@ -73,7 +73,7 @@ class DefinitionVersionInline(ReadOnlyInline):
     ordering = ("-number",)
 
     def get_queryset(self, request: HttpRequest):
-        versions = super().get_queryset(request)
+        versions = super().get_queryset(request).select_related("definition", "published_by")
         live = (InstanceStatus.PENDING, InstanceStatus.RUNNING, InstanceStatus.SUSPENDED)
         own = Q(instances__scope="")
         return versions.annotate(
@@ -81,10 +81,14 @@ class DefinitionVersionInline(ReadOnlyInline):
             instances_running=Count("instances", filter=own & Q(instances__status__in=live)),
         )
 
+    def get_formset(self, request: HttpRequest, obj: Any = None, **kwargs: Any):
+        # The split is the definition's: read once for all its versions' rows.
+        self.shares = definition_start_shares(definition=obj) if obj is not None else {}
+        return super().get_formset(request, obj, **kwargs)
+
     @admin.display(description="new starts")
     def new_starts(self, version: DefinitionVersion) -> str:
-        shares = definition_start_shares(definition=version.definition)
-        return f"{shares.get(version.pk, 0)}%"
+        return f"{self.shares.get(version.pk, 0)}%"
 
     @admin.display(description="running")
     def running(self, version: DefinitionVersion) -> int:

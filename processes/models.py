@@ -209,7 +209,7 @@ class ProcessInstance(FSMModelMixin, models.Model):
     depth = models.PositiveSmallIntegerField(default=0, db_default=0)  # 0: not a child
     # A map step's item: the path of map steps whose iterator it runs ("" for a whole
     # definition); see `Graph.scope`.
-    scope = models.CharField(max_length=500, blank=True, default="", db_default="")
+    scope = models.TextField(blank=True, default="", db_default="")
 
     class Meta:
         ordering = ("-created_at",)
@@ -378,8 +378,6 @@ class Loop(models.Model):
     token = models.OneToOneField(Token, on_delete=models.CASCADE, related_name="loop_body")
     step_id = models.CharField(max_length=200)
     items = models.JSONField(default=list)
-    # The instance's variables as the step was entered: every item sees them (and its own).
-    variables = models.JSONField(default=dict)
     total = models.PositiveIntegerField()
     started = models.PositiveIntegerField(default=0)  # items started, in list order
     completed = models.PositiveIntegerField(default=0)

@@ -11,6 +11,7 @@ from functools import cached_property
 from typing import Any
 
 ALL_ERRORS = "States.ALL"
+SCOPE_SEPARATOR = "/"  # between the map steps of a scope path (`Graph.scope`)
 TIMEOUT_ERROR = "States.Timeout"
 
 
@@ -221,7 +222,7 @@ class Graph:
         """The graph a map's items run: `path` names the map steps from this graph down
         ("review" or "review/check"); "" is this graph."""
         graph = self
-        for step_id in filter(None, path.split("/")):
+        for step_id in filter(None, path.split(SCOPE_SEPARATOR)):
             iterator = graph.nodes[step_id].iterator
             if iterator is None:
                 raise KeyError(f"step {step_id!r} runs no steps of its own")
@@ -245,6 +246,11 @@ class Graph:
 
         node = self.nodes[node_id]
         return node_kind(node).joins and len(self.predecessors(node_id)) > 1
+
+    @cached_property
+    def has_loops(self) -> bool:
+        """Whether a step runs for each item of a list (the rest need no loop lookups)."""
+        return any(node.for_each is not None for node in self.nodes.values())
 
     @cached_property
     def has_joins(self) -> bool:

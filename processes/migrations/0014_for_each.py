@@ -15,7 +15,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='processinstance',
             name='scope',
-            field=models.CharField(blank=True, db_default='', default='', max_length=500),
+            field=models.TextField(blank=True, db_default='', default=''),
         ),
         migrations.AddField(
             model_name='token',
@@ -38,7 +38,6 @@ class Migration(migrations.Migration):
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
                 ('step_id', models.CharField(max_length=200)),
                 ('items', models.JSONField(default=list)),
-                ('variables', models.JSONField(default=dict)),
                 ('total', models.PositiveIntegerField()),
                 ('started', models.PositiveIntegerField(default=0)),
                 ('completed', models.PositiveIntegerField(default=0)),

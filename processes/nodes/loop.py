@@ -120,7 +120,7 @@ class LoopHost(BoundaryHost, abstract=True):
     def holder_cancel(self, change: Change, token_id: int) -> None:
         from processes.services.loops import loop_cancel
 
-        if not loop_cancel(change, token_id=token_id):
+        if not (change.graph.has_loops and loop_cancel(change, token_id=token_id)):
             self.holder_cancel_one(change, token_id)
 
     @abstractmethod

@@ -18,7 +18,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from processes.bpmn.elements import TASK_SIZE, BpmnElement
-from processes.dsl.graph import Node
+from processes.dsl.graph import SCOPE_SEPARATOR, Node
 from processes.dsl.parts import read_catch
 from processes.nodes.base import Names, YamlPlace
 from processes.nodes.boundary import read_boundary
@@ -50,6 +50,10 @@ class MapKind(SubprocessKind):
         return {"next": tuple(link(target, path) for target, path in next_names)}
 
     def read_yaml(self, state: Section, place: YamlPlace) -> dict[str, Any]:
+        name = state.data.get("name")
+        if isinstance(name, str) and SCOPE_SEPARATOR in name:
+            # Its items' instances are found by the path of map names (`Graph.scope`).
+            state.problem("name", f"a map state's name cannot hold '{SCOPE_SEPARATOR}'")
         return {
             "for_each": read_map(state),
             "iterator": place.read_iterator(state),
@@ -78,7 +82,7 @@ class MapKind(SubprocessKind):
         version = DefinitionVersion.objects.select_related("definition").get(
             pk=instance.definition_version_id
         )
-        scope = f"{instance.scope}/{node.id}" if instance.scope else node.id
+        scope = SCOPE_SEPARATOR.join(filter(None, (instance.scope, node.id)))
         return version, scope, dict(variables)
 
     def child_result(

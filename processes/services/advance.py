@@ -289,7 +289,10 @@ def step_fail_or_catch(
     change: Change, *, node: Node, token_id: int, error: str, message: str, traceback: str = ""
 ) -> None:
     """`token_fail_or_catch` for the token resting at the step itself (a for-each step's
-    own, when its list cannot be read or its loop fails)."""
+    own, when its list cannot be read or its loop fails). A token no longer active (an
+    outcome applied late, after the step ended otherwise) changes nothing."""
+    if not Token.objects.filter(pk=token_id, status=TokenStatus.ACTIVE).exists():
+        return
     target = catch_target(node.catch, error=error)
     if target is None:
         instance_fail_at(

@@ -105,12 +105,13 @@ def instance_start_version(
     business_key: str | None = None,
     user: Any = None,
     trigger: str = "",
+    instance_id: str | None = None,
 ) -> ProcessInstance:
     """Start `version` itself, not the latest; a start trigger's start, which `trigger`
     names in the history ("cron 0 9 * * MON-FRI"). Locks nothing that exists; NotAllowed
     when `user` may not start the definition, InvalidInput for variables it refuses."""
     _require_start(user, version)
-    return _start(version, variables, business_key, user, trigger=trigger)
+    return _start(version, variables, business_key, user, trigger=trigger, instance_id=instance_id)
 
 
 def instance_start_child(

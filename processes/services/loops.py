@@ -92,12 +92,7 @@ def loop_enter(change: Change, *, node: Node, arrived_from: str) -> None:
         )
         return
     loop = Loop.objects.create(
-        instance=instance,
-        token=token,
-        step_id=node.id,
-        items=list(items),
-        variables=instance.variables,
-        total=len(items),
+        instance=instance, token=token, step_id=node.id, items=list(items), total=len(items)
     )
     change.log.add_by_engine(EventType.LOOP_STARTED, node.id, total=loop.total, loop_id=loop.pk)
     node_kind(node).boundary_arm(change, node, token, due)
@@ -121,7 +116,8 @@ def loop_item_done(
     if not ended:
         return  # a late or repeated outcome: the item is done (or cancelled) already
     change.instance.active_tokens -= 1
-    loop = Loop.objects.get(pk=loop_id)
+    # The list is read only if more items start (a lazy load then).
+    loop = Loop.objects.defer("items").get(pk=loop_id)
     if node.compensation is not None:
         # Its undo sees the item as the step did.
         payload["scope"] = _item_scope(node, loop, index)
@@ -162,22 +158,27 @@ def loop_item_failed(
 ) -> None:
     """An item's run failed for good: with a `catch` for `error`, the other items are
     cancelled and the step goes there; without one, the instance fails at the item (the
-    others go on), and an operator's retry runs that item again."""
+    others go on), and an operator's retry runs that item again. An item no longer running
+    (its loop ended, or another item's failure took the catch first) changes nothing."""
     if catch_target(node.catch, error=error) is None:
-        instance_fail_at(
-            change,
-            node_id=node.id,
-            arrived_from=node.id,
-            error=error,
-            message=message,
-            traceback=traceback,
-            token_id=token_id,
-        )
+        if Token.objects.filter(pk=token_id, status=TokenStatus.ACTIVE).exists():
+            instance_fail_at(
+                change,
+                node_id=node.id,
+                arrived_from=node.id,
+                error=error,
+                message=message,
+                traceback=traceback,
+                token_id=token_id,
+            )
         return
-    loop = Loop.objects.get(item_tokens=token_id)
-    change.instance.active_tokens -= rows_update(
+    ended = rows_update(
         Token, Token.transition_changes("end"), pk=token_id, status=TokenStatus.ACTIVE
     )
+    if not ended:
+        return
+    change.instance.active_tokens -= ended
+    loop = Loop.objects.get(item_tokens=token_id)
     _loop_abandon(change, loop)
     step_fail_or_catch(
         change, node=node, token_id=loop.token_id, error=error, message=message, traceback=traceback
@@ -200,16 +201,17 @@ def loop_item_again(change: Change, token: Token) -> None:
     token.save(update_fields=Token.TRANSITION_FIELDS)
     loop = Loop.objects.get(pk=token.loop_id)
     node = change.graph.node(token.node_id)
-    node_kind(node).enter_one(change, node, node.id, item=_item(node, loop, token.loop_index))
+    item = _item(change, node, loop, token.loop_index)
+    node_kind(node).enter_one(change, node, node.id, item=item)
 
 
 def token_variables(change: Change, token: Token) -> dict[str, Any]:
     """What the templates of `token`'s run of its step see: the instance's variables, or
-    an item's (the variables as its step was entered, the item and `loop`)."""
+    an item's (the instance's variables, the item and `loop`)."""
     if token.loop_id is None:
         return change.instance.variables
     loop = Loop.objects.get(pk=token.loop_id)
-    return _item(change.graph.node(token.node_id), loop, token.loop_index).variables
+    return _item(change, change.graph.node(token.node_id), loop, token.loop_index).variables
 
 
 def _items_problem(node: Node, items: Any) -> tuple[str, str] | None:
@@ -249,16 +251,19 @@ def _items_start(change: Change, node: Node, loop: Loop) -> None:
         index = loop.started
         loop.started += 1
         loop.active += 1
-        kind.enter_one(change, node, node.id, item=_item(node, loop, index))
+        kind.enter_one(change, node, node.id, item=_item(change, node, loop, index))
     loop.save(update_fields=_PROGRESS)
 
 
 def _loop_abandon(change: Change, loop: Loop) -> int:
     """Cancel the loop's items still running (their jobs, tasks, children); how many."""
+    from processes.services.subscriptions import token_waits_cancel
+
     kind = node_kind(change.graph.node(loop.step_id))
     running = Token.objects.filter(loop=loop, status=TokenStatus.ACTIVE).order_by("loop_index")
     for token_id in list(running.values_list("pk", flat=True)):
         kind.holder_cancel_one(change, token_id)
+        token_waits_cancel(change, token_id=token_id)  # a child's retry timer
     cancelled = rows_update(
         Token, Token.transition_changes("cancel"), loop=loop.pk, status=TokenStatus.ACTIVE
     )
@@ -287,8 +292,11 @@ def _loop_finish(change: Change, *, node: Node, loop: Loop) -> None:
     token_move_on(change, token_id=loop.token_id, node_id=node.id)
 
 
-def _item(node: Node, loop: Loop, index: int) -> Item:
-    return Item(loop.pk, index, {**loop.variables, **_item_scope(node, loop, index)})
+def _item(change: Change, node: Node, loop: Loop, index: int) -> Item:
+    """An item as its run sees it: the instance's variables now (a repaired variable counts
+    on retry), the item and `loop`."""
+    scope = _item_scope(node, loop, index)
+    return Item(loop.pk, index, {**change.instance.variables, **scope})
 
 
 def _item_scope(node: Node, loop: Loop, index: int) -> dict[str, Any]:

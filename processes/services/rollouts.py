@@ -14,6 +14,7 @@ Every write here locks the definition's row (`SELECT ... FOR UPDATE`), as publis
 from __future__ import annotations
 
 import hashlib
+import re
 from typing import Any
 
 from django.db import transaction
@@ -150,7 +151,7 @@ def _named_version(definition: ProcessDefinition, name: str, path: str) -> Defin
     numbered `name`."""
     versions = definition.versions.select_related("definition").order_by("-number")
     found = versions.filter(graph__version_label=name).first()
-    if found is None and name.isdigit():
+    if found is None and re.fullmatch(r"[0-9]{1,9}", name):
         found = versions.filter(number=int(name)).first()
     if found is None:
         raise version_problem(

@@ -257,7 +257,11 @@ def _child_outcome_apply(
     change: Change, *, node: Node, token: Token, child: ProcessInstance
 ) -> None:
     """The child `token` waits for ended: merge its `output` and move on; or retry the
-    step (a timer starts a new child) or fail it (to its catch, or failing the parent)."""
+    step (a timer starts a new child) or fail it (to its catch, or failing the parent). A
+    token no longer waiting (a for-each step's item cancelled by its loop's end while this
+    was deferred) changes nothing."""
+    if not Token.objects.filter(pk=token.pk, status=TokenStatus.ACTIVE).exists():
+        return
     kind = node_kind(node)
     if child.status == InstanceStatus.COMPLETED:
         try:

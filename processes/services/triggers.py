@@ -24,9 +24,16 @@ from processes.dsl.durations import parse_duration
 from processes.dsl.graph import Graph
 from processes.engine.schedules import cron_next, every_next
 from processes.errors import FlowdeskError
-from processes.models import DefinitionVersion, ProcessDefinition, ProcessInstance, Trigger
+from processes.models import (
+    DefinitionVersion,
+    ProcessDefinition,
+    ProcessInstance,
+    Trigger,
+    new_instance_id,
+)
 from processes.rows import row_lock
 from processes.services.instances import instance_start_version
+from processes.services.rollouts import start_version
 from processes.statuses import TriggerKind
 
 BATCH = 500
@@ -152,8 +159,12 @@ def trigger_fire(*, trigger_id: int, definition_id: int) -> bool:
 def _start_scheduled(trigger: Trigger, now: datetime) -> bool:
     try:
         with transaction.atomic():  # a savepoint: a failed start leaves the trigger to update
+            version, instance_id = _rolled_out(trigger)
             instance_start_version(
-                version=trigger.version, variables=trigger.variables, trigger=str(trigger)
+                version=version,
+                variables=trigger.variables,
+                trigger=str(trigger),
+                instance_id=instance_id,
             )
     except FlowdeskError as error:
         trigger.last_error = _described(error)
@@ -169,6 +180,14 @@ def _start_scheduled(trigger: Trigger, now: datetime) -> bool:
     trigger.last_fired_at = now
     trigger.last_error = ""
     return True
+
+
+def _rolled_out(trigger: Trigger) -> tuple[DefinitionVersion, str]:
+    """The version a triggered start runs, as for any start by key: a rollout's split by the
+    new instance's id, or the pinned version after a rollback (the latest version's
+    triggers are the active ones); and that id."""
+    instance_id = new_instance_id()
+    return start_version(trigger.version.definition.key, instance_id=instance_id), instance_id
 
 
 def _described(error: FlowdeskError) -> str:
@@ -205,12 +224,14 @@ def trigger_start_by_message(
     if isinstance(values, dict):
         values = {**trigger.variables, **values}
     with transaction.atomic():
+        version, instance_id = _rolled_out(trigger)
         instance = instance_start_version(
-            version=trigger.version,
+            version=version,
             variables=values,
             business_key=business_key,
             user=user,
             trigger=str(trigger),
+            instance_id=instance_id,
         )
         Trigger.objects.filter(pk=trigger.pk).update(
             started=F("started") + 1, last_fired_at=timezone.now()

@@ -5,10 +5,13 @@ import re
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 
 from processes.models import DefinitionVersion, ProcessDefinition
 from tests.pages.world import EXPENSE_SOURCE, start_expense
+from tests.support.definitions import publish, service_step
 
 pytestmark = pytest.mark.django_db
 
@@ -117,3 +120,19 @@ def test_version__its_source_read_only(operator, expense):
     assert (
         operator.post(f"/admin/processes/definitionversion/{version.pk}/delete/").status_code == 403
     )
+
+
+def test_definition_page__queries_do_not_grow_with_the_versions(django_user_model):
+    root = django_user_model.objects.create_superuser("root-versions")
+    client = Client()
+    client.force_login(root)
+    counts = []
+    for versions in (2, 12):
+        key = f"many{versions}"
+        for n in range(versions):
+            publish(key, [service_step(f"s{n}", "test.noop")])
+        page = f"/admin/processes/processdefinition/{ProcessDefinition.objects.get(key=key).pk}/"
+        with CaptureQueriesContext(connection) as captured:
+            assert client.get(f"{page}change/").status_code == 200
+        counts.append(len(captured))
+    assert counts[0] == counts[1]
