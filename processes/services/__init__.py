@@ -11,12 +11,14 @@ from processes.services.instances import (
 )
 from processes.services.job_runs import job_run
 from processes.services.messages import instance_raise_event, message_correlate, signal_broadcast
+from processes.services.purge import instance_purge, instances_purge_expired
 from processes.services.repair import instance_variables_update
 from processes.services.sweeper import jobs_sweep
 from processes.services.triggers import trigger_start_by_message
 
 __all__ = [
     "definition_publish",
+    "instance_purge",
     "instance_raise_event",
     "instance_resume",
     "instance_retry",
@@ -25,6 +27,7 @@ __all__ = [
     "instance_suspend",
     "instance_terminate",
     "instance_variables_update",
+    "instances_purge_expired",
     "job_run",
     "jobs_sweep",
     "message_correlate",
