@@ -8,6 +8,7 @@ from datetime import datetime
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.db.models import Q
+from prometheus_client import REGISTRY
 
 from processes.models import (
     Event,
@@ -40,6 +41,11 @@ OWNED = {
     "task_candidate_users": (Task.candidate_users.through, "task__instance_id"),
     "task_candidate_groups": (Task.candidate_groups.through, "task__instance_id"),
 }
+
+
+def purged_count(by: str) -> float:
+    """workflow_instances_purged_total{by} in this process so far."""
+    return REGISTRY.get_sample_value("workflow_instances_purged_total", {"by": by}) or 0.0
 
 
 def rows_of(instance_ids: list[str]) -> dict[str, int]:

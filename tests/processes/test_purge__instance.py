@@ -8,7 +8,6 @@ from __future__ import annotations
 import logging
 
 import pytest
-from prometheus_client import REGISTRY
 
 from processes.errors import Conflict, NotAllowed, NotFound
 from processes.models import ProcessInstance
@@ -20,6 +19,7 @@ from tests.processes.purge_world import (
     all_rows,
     boss,
     publish_rich,
+    purged_count,
     rows_of,
     run_rich,
     tree_of,
@@ -28,10 +28,6 @@ from tests.support.definitions import publish, service_step
 from tests.support.engine import fresh, run_due_jobs
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def purged_count(by: str) -> float:
-    return REGISTRY.get_sample_value("workflow_instances_purged_total", {"by": by}) or 0.0
 
 
 def test_purge__a_completed_instance_and_its_child_leave_no_row_behind(caplog):

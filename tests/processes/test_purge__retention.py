@@ -25,7 +25,15 @@ from processes.services import (
     instances_purge_expired,
 )
 from processes.statuses import InstanceStatus, MessageStatus
-from tests.processes.purge_world import OWNED, age, publish_rich, rows_of, run_rich, tree_of
+from tests.processes.purge_world import (
+    OWNED,
+    age,
+    publish_rich,
+    purged_count,
+    rows_of,
+    run_rich,
+    tree_of,
+)
 from tests.support.definitions import publish, service_step
 from tests.support.engine import fresh, run_due_jobs
 from tests.support.workers import wait_for
@@ -156,11 +164,13 @@ def test_retention__a_finished_child_of_a_running_parent_is_not_purged_alone(set
 def test_retention__batches_of_the_given_size(settings):
     publish("thirty", [service_step("work", "test.noop")], retention="30d")
     old = [finished("thirty", 31 + n) for n in range(5)]
+    counted = purged_count("retention")
 
     report = instances_purge_expired(batch_size=2)
 
     assert (report.instances, report.batches) == (5, 3)
     assert not any(exists(*old))
+    assert purged_count("retention") == counted + 5
 
 
 def test_retention__expired_buffered_messages_go_and_live_ones_stay():
