@@ -50,3 +50,16 @@ def schedule_sweeper(sender: Celery, **_kwargs) -> None:
         sender.signature("flowdesk.sweep", options={"expires": max(interval * 5, 5)}),
         name="sweep",
     )
+
+
+@app.on_after_configure.connect
+def schedule_purge(sender: Celery, **_kwargs) -> None:
+    from django.conf import settings
+
+    interval = settings.FLOWDESK_ENGINE["PURGE_INTERVAL"]
+    sender.add_periodic_task(
+        interval,
+        # One purge at a time is enough: a late one is superseded by the next.
+        sender.signature("flowdesk.purge_expired", options={"expires": interval}),
+        name="purge_expired",
+    )

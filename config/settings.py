@@ -337,6 +337,13 @@ FLOWDESK_ENGINE = {
     "MAX_SUBPROCESS_DEPTH": int(os.environ.get("FLOWDESK_MAX_SUBPROCESS_DEPTH", "10")),
     # How many items a for-each step (or a YAML map) takes: a longer list fails the step.
     "MAX_ITEMS": int(os.environ.get("FLOWDESK_MAX_ITEMS", "1000")),
+    # How long a finished instance is kept when its definition says no `retention`: a
+    # duration ("90d", "12h", "P30D"); unset or empty keeps them forever.
+    "DEFAULT_RETENTION": os.environ.get("FLOWDESK_DEFAULT_RETENTION", "").strip() or None,
+    # How often beat runs the purge of expired instances (seconds), and how many instances
+    # (with their children) one of its transactions deletes.
+    "PURGE_INTERVAL": env_float("FLOWDESK_PURGE_INTERVAL", 3600.0),
+    "PURGE_BATCH": int(os.environ.get("FLOWDESK_PURGE_BATCH", "1000")),
 }
 
 LOG_FORMAT = os.environ.get("LOG_FORMAT", "plain")

@@ -46,7 +46,7 @@ from processes.models import (
     Trigger,
 )
 from processes.selectors import definition_start_shares, definitions_with_counts
-from processes.services import definition_publish, instance_retry
+from processes.services import definition_publish, instance_purge, instance_retry
 from processes.services.history import REASON_MAX_CHARS
 from processes.services.messages import subscription_cancel
 from processes.services.timers import timer_fire_now
@@ -413,10 +413,41 @@ class ProcessInstanceAdmin(ReadOnlyAdmin):
     actions = (
         *(_control_action(c) for c in INSTANCE_CONTROLS.values() if not c.page),
         migrate_to_version,
+        "purge_selected",
     )
 
     def has_control_permission(self, request: HttpRequest) -> bool:
         return all(control.may(request.user) for control in INSTANCE_CONTROLS.values())
+
+    def has_purge_permission(self, request: HttpRequest) -> bool:
+        return can_control_instances(request.user)
+
+    @admin.action(
+        description="Purge the selected finished instances (delete them and their history)",
+        permissions=["purge"],
+    )
+    def purge_selected(self, request: HttpRequest, queryset: QuerySet) -> TemplateResponse | None:
+        """After a confirmation page, `instance_purge` on each selected instance; a child
+        whose parent is selected too goes with its parent."""
+        instances = list(queryset.select_related("definition"))
+        selected = {instance.pk for instance in instances}
+        tops = [instance for instance in instances if instance.parent_id not in selected]
+        if "post" in request.POST:
+            act_on_each(
+                request,
+                tops,
+                lambda instance: instance_purge(instance=instance, user=request.user),
+                done="purged",
+            )
+            return None
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": "Purge instances",
+            "instances": instances,
+            "action_checkbox_name": ACTION_CHECKBOX_NAME,
+        }
+        return TemplateResponse(request, "admin/processes/purge_confirmation.html", context)
 
     def view_on_site(self, instance: ProcessInstance) -> str:
         return reverse("instance-detail", args=[instance.pk])

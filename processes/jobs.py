@@ -2,7 +2,7 @@
 
 from celery import shared_task
 
-from processes.services import job_run, jobs_sweep
+from processes.services import instances_purge_expired, job_run, jobs_sweep
 from processes.services.dispatch import RUN_JOB_TASK
 from processes.services.migration_batches import MIGRATE_BATCH_TASK, migration_batch_run
 
@@ -11,6 +11,8 @@ SWEEP_TASK = "flowdesk.sweep"
 # Its name before it also fired timers. Kept registered for one release so that sweeps a
 # beat of the previous version queued before an upgrade still run; remove it after.
 SWEEP_TASK_OLD_NAME = "flowdesk.sweep_jobs"
+# The beat's purge of finished instances past their retention (and of expired messages).
+PURGE_TASK = "flowdesk.purge_expired"
 
 
 @shared_task(name=RUN_JOB_TASK, ignore_result=True)
@@ -32,3 +34,8 @@ def sweep() -> None:
 def sweep_jobs() -> None:
     """The old name of `sweep`, for messages queued before an upgrade (see above)."""
     jobs_sweep()
+
+
+@shared_task(name=PURGE_TASK, ignore_result=True)
+def purge_expired() -> None:
+    instances_purge_expired()

@@ -53,6 +53,12 @@ TIMER_LAG = Histogram(
     buckets=(0.5, 1, 2, 5, 10, 30, 60, 300, 3600, 86400, float("inf")),
 )
 
+INSTANCES_PURGED = Counter(
+    "workflow_instances_purged",
+    "Finished instances deleted with all their rows (children included), by what purged them",
+    ["by"],  # operator (an explicit purge), retention (the periodic job)
+)
+
 
 def record_service_step(*, outcome: str, seconds: float) -> None:
     STEPS.labels(type="service", outcome=outcome).inc()
@@ -63,6 +69,10 @@ def record_service_step(*, outcome: str, seconds: float) -> None:
 
 def record_message(*, outcome: str) -> None:
     MESSAGES.labels(outcome=outcome).inc()
+
+
+def record_instances_purged(*, count: int, by: str) -> None:
+    INSTANCES_PURGED.labels(by=by).inc(count)
 
 
 def record_timer_fired(*, lag_seconds: float) -> None:

@@ -14,6 +14,7 @@ from django.conf import settings
 from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django_fsm import FSMField, FSMModelMixin, transition
 
@@ -222,6 +223,20 @@ class ProcessInstance(FSMModelMixin, models.Model):
                 fields=("parent_token",),
                 condition=Q(parent_token__isnull=False),
                 name="instance_waited_child",
+            ),
+            # The retention job's candidates, oldest first (a failed instance has no
+            # ended_at: its last change counts). Only finished top-level instances.
+            models.Index(
+                Coalesce("ended_at", "updated_at"),
+                condition=Q(
+                    status__in=(
+                        InstanceStatus.COMPLETED,
+                        InstanceStatus.FAILED,
+                        InstanceStatus.CANCELLED,
+                    ),
+                    parent__isnull=True,
+                ),
+                name="instance_finished",
             ),
         )
 
@@ -443,6 +458,13 @@ class Job(FSMModelMixin, models.Model):
             ),
             models.Index(
                 fields=("-finished_at",), condition=Q(status="failed"), name="job_failed_recent"
+            ),
+            # Deleting events (a purge) checks that no compensation's job points at them:
+            # without an index that is a scan of the jobs per event.
+            models.Index(
+                fields=("compensates",),
+                condition=Q(compensates__isnull=False),
+                name="job_compensates",
             ),
         )
 

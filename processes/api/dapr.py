@@ -125,7 +125,7 @@ from processes.controls import INSTANCE_CONTROLS
 from processes.errors import Conflict, FlowdeskError, InvalidInput, NotAllowed, NotFound
 from processes.models import INSTANCE_ID_PATTERN, ProcessInstance, new_instance_id
 from processes.selectors import definition_get_visible, instance_get_detail, instance_history
-from processes.services import instance_raise_event, instance_start_or_get
+from processes.services import instance_purge, instance_raise_event, instance_start_or_get
 from processes.statuses import EventType, InstanceStatus
 from processes.storable import unstorable
 
@@ -434,7 +434,10 @@ class DaprRaiseEventApi(DaprWorkflowApi):
 
 class DaprPurgeApi(DaprWorkflowApi):
     def post(self, request: Request, component: str, instance_id: str) -> Response:
-        # The purge service (issue 12, another section) has not landed yet: Dapr's answer
-        # for an operation a component does not implement.
-        self.visible_instance(request, instance_id)
-        raise DaprError(501, "ERR_API_UNIMPLEMENTED", "this API is currently not implemented")
+        return self.control(
+            request,
+            instance_id,
+            instance_purge,
+            "ERR_PURGE_WORKFLOW",
+            "error purging workflow %s: %s",
+        )

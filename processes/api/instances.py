@@ -1,7 +1,7 @@
-"""`/api/v1/process-instances`: start, list, read, control (managers) and the history.
+"""`/api/v1/process-instances`: start, list, read, control (managers), purge and the history.
 
-An instance the caller may not see answers 404; suspend, activate, retry, terminate and
-firing a timer now need the manager or admin role (403 for anyone else who can see it).
+An instance the caller may not see answers 404; suspend, activate, retry, terminate, purge
+and firing a timer now need the manager or admin role (403 for anyone else who can see it).
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ from processes.selectors import (
     instance_timers,
     instances_list,
 )
-from processes.services import instance_start_or_get, instance_variables_update
+from processes.services import instance_purge, instance_start_or_get, instance_variables_update
 from processes.services.history import REASON_MAX_CHARS
 from processes.services.repair import variables_checksum
 from processes.services.timers import timer_fire_now
@@ -377,6 +377,32 @@ def _control(request: Request, instance_id: str, control: Callable[..., Any]) ->
     instance = instance_get_detail(instance_id=instance_id, user=request.user)
     control(instance=instance, user=request.user)
     return instance_detail_response(instance_id=instance_id, request=request)
+
+
+class PurgeResultSerializer(serializers.Serializer):
+    id = serializers.CharField(help_text="The instance purged.")
+    purged = serializers.IntegerField(
+        help_text="How many instances were deleted: it and its children, at every depth."
+    )
+
+
+class InstancePurgeApi(APIView):
+    @extend_schema(
+        summary="Purge a finished instance: delete it and everything of it",
+        description="A completed, failed or cancelled instance is deleted with its history, "
+        "tasks, jobs, timers, subscriptions, the messages delivered to it and its children "
+        "(which must be finished too); it cannot be undone. 409 for an instance that is not "
+        "finished, one with a child that is not, and a child (purge its parent). Managers "
+        "and admins only. Finished instances are also purged when their definition's "
+        "`retention` (or `FLOWDESK_DEFAULT_RETENTION`) passes.",
+        parameters=[INSTANCE_ID],
+        request=None,
+        responses={200: PurgeResultSerializer, **error_responses(403, 404, 409)},
+    )
+    def post(self, request: Request, instance_id: str) -> Response:
+        instance = instance_get_detail(instance_id=instance_id, user=request.user)
+        purged = instance_purge(instance=instance, user=request.user)
+        return Response(PurgeResultSerializer({"id": instance.pk, "purged": purged}).data)
 
 
 class ReasonSerializer(serializers.Serializer):

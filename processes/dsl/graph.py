@@ -214,6 +214,10 @@ class Graph:
     variables: dict[str, VariableSpec] = field(default_factory=dict)
     strict_variables: bool = False  # refuse variables the definition does not declare
     triggers: tuple[StartTrigger, ...] = ()
+    # How long a finished instance of this version is kept, in seconds (JSON `retention`,
+    # YAML `spec.retention`); None: FLOWDESK_DEFAULT_RETENTION decides
+    # (`processes.services.purge`).
+    retention: float | None = None
 
     def node(self, node_id: str) -> Node:
         return self.nodes[node_id]
@@ -314,6 +318,8 @@ class Graph:
             strict_variables=data.get("strict_variables", False),
             # Graphs stored before triggers existed have none.
             triggers=tuple(StartTrigger(**t) for t in data.get("triggers", ())),
+            # Graphs stored before retention existed say nothing: the default applies.
+            retention=data.get("retention"),
         )
 
 

@@ -1,5 +1,5 @@
-"""The JSON format: ``{name, key?, variables, triggers?, start?, steps: [{id, name, type,
-config, next}]}``.
+"""The JSON format: ``{name, key?, variables, triggers?, retention?, start?, steps: [{id,
+name, type, config, next}]}``.
 
 Step types: those of the node kinds (`processes.nodes.JSON_KINDS`: service_task, user_task,
 exclusive_gateway, parallel_gateway, end, fail), each read by its kind. A step without
@@ -61,6 +61,7 @@ def _read_document(document: Section) -> Outline:
     variables = read_variables(document)
     strict_variables = document.flag("strict_variables")
     triggers = read_triggers(document, declared=variables, strict=strict_variables)
+    retention = document.duration("retention")
     steps = document.sections("steps", required=True)
     drafts = [draft for step in steps if (draft := _read_step(step)) is not None]
     if document.data.get("steps") == []:
@@ -75,6 +76,7 @@ def _read_document(document: Section) -> Outline:
         variables=variables,
         strict_variables=strict_variables,
         triggers=triggers,
+        retention=retention,
     )
 
 

@@ -67,3 +67,4 @@ class Outline:
     variables: dict[str, VariableSpec] = field(default_factory=dict)
     strict_variables: bool = False
     triggers: tuple[StartTrigger, ...] = ()
+    retention: float | None = None  # seconds

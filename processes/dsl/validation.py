@@ -47,6 +47,7 @@ def build_graph(
         variables=outline.variables,
         strict_variables=outline.strict_variables,
         triggers=outline.triggers,
+        retention=outline.retention,
     )
 
 

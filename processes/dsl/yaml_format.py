@@ -125,6 +125,7 @@ def _read_document(document: Section) -> Outline:
     description = spec.text("description")
     variables = read_variables(spec)
     strict_variables = spec.flag("strictVariables")
+    retention = spec.duration("retention")
     triggers = read_triggers(document, declared=variables, strict=strict_variables)
     top = spec.sections("states", required=True)
     if spec.data.get("states") == []:
@@ -141,6 +142,7 @@ def _read_document(document: Section) -> Outline:
         variables=variables,
         strict_variables=strict_variables,
         triggers=triggers,
+        retention=retention,
     )
 
 

@@ -13,6 +13,7 @@ from processes.services.instances import (
 from processes.services.job_runs import job_run
 from processes.services.messages import instance_raise_event, message_correlate, signal_broadcast
 from processes.services.migration_batches import instances_migrate
+from processes.services.purge import instance_purge, instances_purge_expired
 from processes.services.repair import instance_variables_update
 from processes.services.rollouts import definition_rollback, definition_rollout
 from processes.services.sweeper import jobs_sweep
@@ -24,6 +25,7 @@ __all__ = [
     "definition_rollback",
     "definition_rollout",
     "instance_migrate",
+    "instance_purge",
     "instance_raise_event",
     "instance_resume",
     "instance_retry",
@@ -33,6 +35,7 @@ __all__ = [
     "instance_terminate",
     "instance_variables_update",
     "instances_migrate",
+    "instances_purge_expired",
     "job_run",
     "jobs_sweep",
     "message_correlate",

@@ -140,12 +140,17 @@ def test_dapr__terminated_and_suspended_are_dapr_statuses(api, approval):
     assert maria.get(f"{BASE}/ann-4").json()["runtimeStatus"] == "TERMINATED"
 
 
-def test_dapr__purge_is_dapr_unimplemented_until_the_purge_service_lands(api, approval):
-    start(api("ann"), "approval", "ann-5", {"amount": 5})
-    answer = api("maria").post(f"{BASE}/ann-5/purge")
-    assert answer.status_code == 501
-    assert answer.json() == {
-        "errorCode": "ERR_API_UNIMPLEMENTED",
-        "message": "this API is currently not implemented",
-    }
+def test_dapr__purge_deletes_a_finished_instance_and_refuses_a_running_one(api, approval):
+    start(api("ann"), "approval", "ann-5", {"amount": 5000})
+    maria = api("maria")
+    running = maria.post(f"{BASE}/ann-5/purge")
+    assert running.status_code == 409
+    assert running.json()["errorCode"] == "ERR_PURGE_WORKFLOW"
     assert ProcessInstance.objects.filter(pk="ann-5").exists()
+    assert maria.post(f"{BASE}/ann-5/terminate").status_code == 202
+    assert api("ann").post(f"{BASE}/ann-5/purge").status_code == 403
+    answer = maria.post(f"{BASE}/ann-5/purge")
+    assert (answer.status_code, answer.json()) == (202, {})
+    assert not ProcessInstance.objects.filter(pk="ann-5").exists()
+    gone = maria.get(f"{BASE}/ann-5")
+    assert (gone.status_code, gone.json()["errorCode"]) == (404, "ERR_INSTANCE_ID_NOT_FOUND")

@@ -32,4 +32,4 @@ def test_sweep_task__either_name_fires_a_due_timer(workers, task_name):
 def test_beat__schedules_the_sweep_by_its_new_name():
     app.loader.import_default_modules()
     scheduled = {entry["task"] for entry in app.conf.beat_schedule.values()}
-    assert scheduled == {"flowdesk.sweep"}
+    assert scheduled == {"flowdesk.sweep", "flowdesk.purge_expired"}
