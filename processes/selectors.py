@@ -64,7 +64,7 @@ def instance_loops(*, instance: ProcessInstance) -> QuerySet[Loop]:
         .annotate(running=running)
         .select_related("token")
         .order_by("-running", "-id")
-        .defer("items", "variables", "results")
+        .defer("items", "results")
     )
 
 
