@@ -41,8 +41,8 @@ PUBLISH_SCHEMA = {
 }
 
 _lock = threading.Lock()
-_connection: Any = None  # one kombu Connection per process, made on first use
-_connection_pid: int | None = None
+_connection: Any = None  # one kombu Connection per process (and bus URL), made on first use
+_connection_key: tuple[int, str] | None = None
 
 
 @step_type("publish", config_schema=PUBLISH_SCHEMA, timeout_margin=TIMEOUT_MARGIN)
@@ -84,17 +84,18 @@ def bus_url() -> str:
 
 
 def _connection_for_process(timeout: float) -> Any:
-    global _connection, _connection_pid
+    global _connection, _connection_key
     from kombu import Connection
 
-    if _connection is None or _connection_pid != os.getpid():
-        url = bus_url()
-        if not url:
-            raise StepError("PublishFailed", "the server sets no FLOWDESK_EVENT_BUS_URL")
+    url = bus_url()
+    if not url:
+        raise StepError("PublishFailed", "the server sets no FLOWDESK_EVENT_BUS_URL")
+    if _connection is None or _connection_key != (os.getpid(), url):
+        _connection_drop()
         _connection = Connection(
             url, connect_timeout=timeout, transport_options={"confirm_publish": True}
         )
-        _connection_pid = os.getpid()
+        _connection_key = (os.getpid(), url)
     return _connection
 
 
