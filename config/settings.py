@@ -346,6 +346,11 @@ FLOWDESK_ENGINE = {
     "PURGE_BATCH": int(os.environ.get("FLOWDESK_PURGE_BATCH", "1000")),
 }
 
+# --- Talking to other systems (processes/outbound.py, processes/services/outbox.py) --------
+# Outbound HTTP (webhooks, http steps) may reach loopback, private and link-local addresses
+# only when this is on (tests, a closed network); cloud metadata addresses never.
+FLOWDESK_ALLOW_PRIVATE_TARGETS = env_bool("FLOWDESK_ALLOW_PRIVATE_TARGETS", False)
+
 LOG_FORMAT = os.environ.get("LOG_FORMAT", "plain")
 LOGGING = {
     "version": 1,
@@ -367,7 +372,9 @@ LOGGING = {
     },
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
     # One line per task received and succeeded (the sweeper runs every second) is noise.
+    # httpx logs every request's full URL at INFO: a webhook URL may carry a token.
     "loggers": {
-        name: {"level": "WARNING"} for name in ("celery.app.trace", "celery.worker.strategy")
+        name: {"level": "WARNING"}
+        for name in ("celery.app.trace", "celery.worker.strategy", "httpx", "httpcore")
     },
 }

@@ -14,7 +14,6 @@ from django.conf import settings
 from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import Q
-from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django_fsm import FSMField, FSMModelMixin, transition
 
@@ -224,10 +223,11 @@ class ProcessInstance(FSMModelMixin, models.Model):
                 condition=Q(parent_token__isnull=False),
                 name="instance_waited_child",
             ),
-            # The retention job's candidates, oldest first (a failed instance has no
-            # ended_at: its last change counts). Only finished top-level instances.
+            # The retention job's candidates, oldest first: finished top-level instances.
+            # Never on `updated_at`, which every step changes: an index naming it would make
+            # every update of the row a non-HOT one (measured: 47% HOT -> 0%).
             models.Index(
-                Coalesce("ended_at", "updated_at"),
+                fields=("ended_at",),
                 condition=Q(
                     status__in=(
                         InstanceStatus.COMPLETED,
@@ -261,11 +261,14 @@ class ProcessInstance(FSMModelMixin, models.Model):
 
     @transition(field=status, source=InstanceStatus.RUNNING, target=InstanceStatus.FAILED)
     def fail(self, *, error: dict) -> None:
+        """It stopped here (until a retry): `ended_at` says since when."""
         self.error = error
+        self.ended_at = timezone.now()
 
     @transition(field=status, source=InstanceStatus.FAILED, target=InstanceStatus.RUNNING)
     def retry(self) -> None:
         self.error = None
+        self.ended_at = None
 
     @transition(
         field=status,
@@ -288,6 +291,7 @@ class ProcessInstance(FSMModelMixin, models.Model):
     def unwind(self) -> None:
         """Terminate with compensation: the instance runs (only) its compensations, and is
         cancelled when they are done."""
+        self.ended_at = None
 
     @property
     def graph(self) -> Graph:

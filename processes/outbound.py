@@ -1,15 +1,33 @@
 """The one guarded HTTP client for everything Flowdesk sends out (webhooks, `http` steps).
 
+    from processes.outbound import outbound_request, OutboundRefused, OutboundError
+
     response = outbound_request("POST", "https://api.example.com/orders",
                                 headers={"Content-Type": "application/json"},
                                 content=b'{"id": 1}', timeout=10)
     response.status, response.headers["content-type"], response.body_bytes, response.truncated
 
-A minimal version of the interface branch `bus13` builds (that one replaces this file): only
-`http`/`https`; every address the host resolves to must be public (not loopback, private,
-link-local, reserved, multicast or the metadata range) unless
-settings.FLOWDESK_ALLOW_PRIVATE_TARGETS; redirects followed by hand, each hop checked; at
-most `max_bytes` of the body read; one pooled httpx.Client per process.
+What it guards, on every request and every redirect hop:
+
+* only `http` and `https` URLs;
+* the host is resolved here and EVERY address it resolves to must be public: loopback,
+  private, link-local, shared (CGNAT), multicast, reserved and unspecified addresses are
+  refused (`OutboundRefused`) unless settings.FLOWDESK_ALLOW_PRIVATE_TARGETS is on. The
+  cloud metadata addresses (169.254.169.254, fd00:ec2::254) are refused even then: no
+  webhook or step has business there;
+* the connection goes to the address that was checked (the check happens inside the
+  connection pool's connect, so a DNS answer that changes between a check and the connect,
+  "DNS rebinding", cannot slip a private address through), while the URL keeps its host
+  name: the Host header, TLS SNI and certificate check are the host's, as usual;
+* redirects (301, 302, 303, 307, 308) are followed by hand, at most MAX_REDIRECTS, each hop
+  checked like the first; a cross-origin hop drops Authorization and Cookie;
+* at most `max_bytes` (64 KB by default) of the response body are read: the rest is left
+  unread and `truncated` says so; the whole exchange is bounded by `timeout` seconds;
+* no proxies from the environment (a proxy would connect where this module cannot check).
+
+One pooled httpx.Client per process (made lazily, again after a fork). Errors: every
+failure is an `OutboundError` (its message is safe to record: no headers, no body sent);
+`OutboundRefused` for the guard, `OutboundTimeout` when time ran out.
 """
 
 from __future__ import annotations
@@ -17,19 +35,24 @@ from __future__ import annotations
 import ipaddress
 import os
 import socket
+import threading
 import time
 from dataclasses import dataclass, field
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urlsplit
 
+import httpcore
 import httpx
 from django.conf import settings
 
 MAX_BYTES = 64 * 1024
 MAX_REDIRECTS = 5
 DEFAULT_TIMEOUT = 10.0
+USER_AGENT = "Flowdesk"
 SCHEMES = ("http", "https")
+METADATA_ADDRESSES = frozenset(
+    {ipaddress.ip_address("169.254.169.254"), ipaddress.ip_address("fd00:ec2::254")}
+)
 REDIRECTS = (301, 302, 303, 307, 308)
-METADATA_ADDRESSES = frozenset({ipaddress.ip_address("169.254.169.254")})
 
 
 class OutboundError(Exception):
@@ -41,15 +64,18 @@ class OutboundRefused(OutboundError):
 
 
 class OutboundTimeout(OutboundError):
-    """The target did not answer within the timeout."""
+    """The target did not answer (connect, send, read) within the timeout."""
 
 
 @dataclass(frozen=True)
 class OutboundResponse:
     status: int
-    headers: dict[str, str]  # lower-case names
+    # Lower-case names; a header sent several times is joined with ", ".
+    headers: dict[str, str]
     body_bytes: bytes
+    # True when the body was longer than max_bytes and only max_bytes were read.
     truncated: bool
+    # The URL that answered (after redirects).
     url: str
     elapsed: float = field(default=0.0, compare=False)
 
@@ -59,53 +85,131 @@ class OutboundResponse:
 
 
 def private_targets_allowed() -> bool:
-    value = getattr(settings, "FLOWDESK_ALLOW_PRIVATE_TARGETS", None)
-    if value is None:
-        value = os.environ.get("FLOWDESK_ALLOW_PRIVATE_TARGETS", "")
-    if isinstance(value, str):
-        return value.strip().lower() in ("1", "true", "yes", "on")
-    return bool(value)
+    return bool(getattr(settings, "FLOWDESK_ALLOW_PRIVATE_TARGETS", False))
 
 
 def address_refusal(address: str, *, allow_private: bool) -> str | None:
-    ip = ipaddress.ip_address(address)
+    """Why `address` (an IP literal) may not be a target, or None when it may."""
+    ip = ipaddress.ip_address(address.split("%", 1)[0])
+    mapped = getattr(ip, "ipv4_mapped", None)
+    if mapped is not None:
+        ip = mapped
     if ip in METADATA_ADDRESSES:
-        return f"{address} is the cloud metadata address"
-    if allow_private:
+        return f"{ip} is a cloud metadata address"
+    if allow_private or (ip.is_global and not ip.is_multicast):
         return None
-    if not ip.is_global or ip.is_multicast or ip.is_reserved:
-        return f"{address} is not a public address"
-    return None
+    kind = next(
+        (
+            name
+            for name in ("loopback", "private", "link_local", "multicast", "reserved")
+            if getattr(ip, f"is_{name}")
+        ),
+        "not public",
+    )
+    return f"{ip} is {kind.replace('_', '-')}" if kind != "not public" else f"{ip} is not public"
+
+
+def host_addresses(host: str, port: int) -> list[str]:
+    """The addresses `host` resolves to (an IP literal resolves to itself)."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except (socket.gaierror, UnicodeError) as exc:
+        raise OutboundError(f"cannot resolve {host}: {exc}") from None
+    return list(dict.fromkeys(info[4][0] for info in infos))
+
+
+def host_checked(host: str, port: int) -> list[str]:
+    """`host`'s addresses, each one allowed; OutboundRefused naming the first that is not."""
+    allow = private_targets_allowed()
+    addresses = host_addresses(host, port)
+    for address in addresses:
+        problem = address_refusal(address, allow_private=allow)
+        if problem:
+            raise OutboundRefused(f"{host} resolves to {problem}")
+    return addresses
 
 
 def outbound_url_check(url: str) -> None:
-    parts = urlsplit(url)
-    if parts.scheme not in SCHEMES:
-        raise OutboundRefused(f"only http and https URLs are allowed, not {parts.scheme!r}")
-    if not parts.hostname:
-        raise OutboundRefused("the URL names no host")
-    port = parts.port or (443 if parts.scheme == "https" else 80)
+    """Refuse (OutboundRefused) a URL the client would refuse to send to, now: its scheme,
+    its host and every address the host resolves to. For checking a target when it is
+    configured (a webhook subscription); the client checks again on every request."""
+    parts = _url_parts(url)
+    host_checked(parts.hostname, parts.port)
+
+
+@dataclass(frozen=True)
+class _Parts:
+    scheme: str
+    hostname: str
+    port: int
+
+
+def _url_parts(url: str) -> _Parts:
     try:
-        infos = socket.getaddrinfo(parts.hostname, port, type=socket.SOCK_STREAM)
-    except socket.gaierror as exc:
-        raise OutboundError(f"cannot resolve {parts.hostname}: {exc.strerror}") from None
-    allow = private_targets_allowed()
-    for info in infos:
-        refusal = address_refusal(info[4][0], allow_private=allow)
-        if refusal:
-            raise OutboundRefused(f"{parts.hostname}: {refusal}")
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError as exc:
+        raise OutboundRefused(f"not a valid URL: {exc}") from None
+    scheme = parts.scheme.lower()
+    if scheme not in SCHEMES:
+        raise OutboundRefused("only http and https URLs may be called")
+    if not parts.hostname:
+        raise OutboundRefused("the URL has no host")
+    return _Parts(scheme, parts.hostname, port or (443 if scheme == "https" else 80))
 
 
-_client: httpx.Client | None = None
-_client_pid: int | None = None
+class _GuardedBackend(httpcore.SyncBackend):
+    """Resolves and checks the host when the pool opens a connection, then connects to the
+    checked address (the pool keeps the host name for Host, SNI and the certificate)."""
+
+    def connect_tcp(self, host, port, timeout=None, local_address=None, socket_options=None):
+        addresses = host_checked(host, port)
+        last: Exception | None = None
+        for address in addresses:
+            try:
+                return super().connect_tcp(
+                    address,
+                    port,
+                    timeout=timeout,
+                    local_address=local_address,
+                    socket_options=socket_options,
+                )
+            except (httpcore.ConnectError, httpcore.ConnectTimeout) as exc:
+                last = exc
+        assert last is not None  # noqa: S101 - host_checked returns at least one address
+        raise last
+
+
+class _GuardedTransport(httpx.HTTPTransport):
+    def __init__(self) -> None:
+        super().__init__(trust_env=False, retries=0)
+        limits = httpx.Limits(max_connections=50, max_keepalive_connections=10)
+        self._pool = httpcore.ConnectionPool(
+            ssl_context=httpx.create_ssl_context(trust_env=False),
+            max_connections=limits.max_connections,
+            max_keepalive_connections=limits.max_keepalive_connections,
+            keepalive_expiry=limits.keepalive_expiry,
+            network_backend=_GuardedBackend(),
+        )
+
+
+_client_lock = threading.Lock()
+_client: tuple[int, httpx.Client] | None = None
 
 
 def _client_for_process() -> httpx.Client:
-    global _client, _client_pid
-    if _client is None or _client_pid != os.getpid():
-        _client = httpx.Client(follow_redirects=False, trust_env=False)
-        _client_pid = os.getpid()
-    return _client
+    """The process's pooled client; a forked child (a prefork worker) makes its own."""
+    global _client
+    with _client_lock:
+        if _client is None or _client[0] != os.getpid():
+            client = httpx.Client(
+                transport=_GuardedTransport(),
+                trust_env=False,
+                follow_redirects=False,
+                headers={"User-Agent": USER_AGENT, "Accept-Encoding": "identity"},
+            )
+            _client = (os.getpid(), client)
+        return _client[1]
 
 
 def outbound_request(
@@ -118,49 +222,79 @@ def outbound_request(
     max_bytes: int = MAX_BYTES,
     follow_redirects: bool = True,
 ) -> OutboundResponse:
-    """Send one request through the guard and read at most `max_bytes` of the answer. Any
-    status is a response; no answer is OutboundError / OutboundRefused / OutboundTimeout."""
+    """Send one request through the guard (module docstring) and read at most `max_bytes`
+    of the answer. Any status is a response (the caller decides what 404 means); no answer
+    is OutboundError / OutboundRefused / OutboundTimeout."""
     started = time.monotonic()
     deadline = started + timeout
     method = method.upper()
+    headers = dict(headers or {})
+    body = content.encode() if isinstance(content, str) else content
     for _hop in range(MAX_REDIRECTS + 1):
-        outbound_url_check(url)
+        parts = _url_parts(url)
         remaining = deadline - time.monotonic()
         if remaining <= 0:
-            raise OutboundTimeout(f"no answer from {urlsplit(url).hostname} within {timeout:g}s")
-        response = _send_once(method, url, headers or {}, content, remaining, max_bytes)
+            raise OutboundTimeout(f"no answer from {parts.hostname} within {timeout:g}s")
+        response = _send_once(method, url, headers, body, remaining, max_bytes, deadline)
         location = response.headers.get("location")
         if not (follow_redirects and response.status in REDIRECTS and location):
-            return response
-        url = urljoin(url, location)
-        if response.status == 303:
-            method, content = "GET", None
+            return _with_elapsed(response, time.monotonic() - started)
+        next_url = str(httpx.URL(url).join(location))
+        if _origin(next_url) != _origin(url):
+            headers = {
+                k: v for k, v in headers.items() if k.lower() not in ("authorization", "cookie")
+            }
+        if response.status == 303 or (response.status in (301, 302) and method == "POST"):
+            method, body = ("HEAD" if method == "HEAD" else "GET"), None
+            headers = {
+                k: v
+                for k, v in headers.items()
+                if k.lower() not in ("content-type", "content-length")
+            }
+        url = next_url
     raise OutboundError(f"more than {MAX_REDIRECTS} redirects")
 
 
-def _send_once(method, url, headers, content, timeout, max_bytes) -> OutboundResponse:
-    started = time.monotonic()
-    host = urlsplit(url).hostname
+def _origin(url: str) -> tuple[str, str, int]:
+    parts = _url_parts(url)
+    return parts.scheme, parts.hostname, parts.port
+
+
+def _with_elapsed(response: OutboundResponse, elapsed: float) -> OutboundResponse:
+    return OutboundResponse(
+        status=response.status,
+        headers=response.headers,
+        body_bytes=response.body_bytes,
+        truncated=response.truncated,
+        url=response.url,
+        elapsed=elapsed,
+    )
+
+
+def _send_once(method, url, headers, body, timeout, max_bytes, deadline) -> OutboundResponse:
+    client = _client_for_process()
     try:
-        with _client_for_process().stream(
-            method, url, headers=headers, content=content, timeout=timeout
-        ) as response:
-            body, truncated = bytearray(), False
-            for chunk in response.iter_bytes():
-                body.extend(chunk)
-                if len(body) > max_bytes:
-                    del body[max_bytes:]
+        with client.stream(method, url, headers=headers, content=body, timeout=timeout) as resp:
+            chunks, size, truncated = [], 0, False
+            for chunk in resp.iter_bytes():
+                if time.monotonic() > deadline:
+                    raise OutboundTimeout(f"the answer from {resp.url.host} took too long")
+                if size + len(chunk) > max_bytes:
+                    chunks.append(chunk[: max_bytes - size])
                     truncated = True
                     break
+                chunks.append(chunk)
+                size += len(chunk)
             return OutboundResponse(
-                status=response.status_code,
-                headers={name.lower(): value for name, value in response.headers.items()},
-                body_bytes=bytes(body),
+                status=resp.status_code,
+                headers={k.lower(): v for k, v in resp.headers.items()},
+                body_bytes=b"".join(chunks),
                 truncated=truncated,
-                url=url,
-                elapsed=time.monotonic() - started,
+                url=str(resp.url),
             )
-    except httpx.TimeoutException:
-        raise OutboundTimeout(f"no answer from {host} within {timeout:g}s") from None
+    except OutboundError:
+        raise
+    except httpx.TimeoutException as exc:
+        raise OutboundTimeout(f"{type(exc).__name__}: {exc or 'timed out'}") from None
     except httpx.HTTPError as exc:
-        raise OutboundError(f"{host}: {type(exc).__name__}") from None
+        raise OutboundError(f"{type(exc).__name__}: {exc}") from None

@@ -22,7 +22,7 @@ from django.db.models import (
 from django.db.models.fields.json import KT
 
 from accounts.permissions import can_control_instances, can_see_all_instances, can_start, require
-from processes.errors import NotFound
+from processes.errors import InvalidInput, NotFound
 from processes.models import (
     INSTANCE_ID_PATTERN,
     DefinitionVersion,
@@ -225,6 +225,33 @@ def definition_version_get(
         version = versions.filter(number=n).first() if n is not None and n > 0 else None
     if version is None:
         raise NotFound(f"process definition {definition.key!r} has no version {number}")
+    return version
+
+
+def version_numbered(
+    *,
+    number: Any,
+    definition: ProcessDefinition | None = None,
+    definition_key: str | None = None,
+    field: str = "version",
+) -> DefinitionVersion:
+    """Version `number` of `definition` (or of the one keyed `definition_key`), as the
+    services' callers name versions: InvalidInput naming `field` for anything but a whole
+    number from 1, NotFound when there is no such version."""
+    if isinstance(number, bool) or not isinstance(number, int) or number < 1:
+        raise InvalidInput(
+            f"{field} is a version's number (1, 2, ...)",
+            field_errors={field: ["a version number from 1"]},
+        )
+    where = {"definition": definition} if definition else {"definition__key": definition_key}
+    version = (
+        DefinitionVersion.objects.filter(number=number, **where)
+        .select_related("definition")
+        .first()
+    )
+    if version is None:
+        key = definition.key if definition else definition_key
+        raise NotFound(f"no version {number} of process definition {key!r}")
     return version
 
 

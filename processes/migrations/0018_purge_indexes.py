@@ -1,8 +1,9 @@
 """Indexes the purge of finished instances needs (processes.services.purge).
 
 * instance_finished: the retention job's candidates, finished top-level instances by when
-  they ended (COALESCE(ended_at, updated_at): a failed instance has no ended_at). Partial:
-  a running instance is not in it.
+  they ended (a failed one since it failed: failing sets ended_at now, and the instances
+  that failed before get their last change). Partial: a running instance is not in it. Not
+  on updated_at, which every step changes: that would make every update non-HOT.
 * job_compensates: deleting an event checks that no job's `compensates` points at it; with
   no index on that column each deleted event was a scan of the jobs table. Partial: few jobs
   are compensations.
@@ -12,7 +13,6 @@ outside a transaction.
 """
 
 from django.db import migrations, models
-from django.db.models.functions import Coalesce
 
 INDEXES = (
     (
@@ -26,7 +26,7 @@ INDEXES = (
     (
         "processinstance",
         models.Index(
-            Coalesce("ended_at", "updated_at"),
+            fields=["ended_at"],
             condition=models.Q(
                 ("parent__isnull", True), ("status__in", ("completed", "failed", "cancelled"))
             ),
@@ -43,6 +43,14 @@ def _postgresql(schema_editor):
 def _drop(schema_editor, name):
     concurrently = "CONCURRENTLY " if _postgresql(schema_editor) else ""
     schema_editor.execute(f"DROP INDEX {concurrently}IF EXISTS {schema_editor.quote_name(name)}")
+
+
+def failed_ended(apps, schema_editor):
+    """Failing now sets `ended_at`; instances that failed before have their last change."""
+    instances = apps.get_model("processes", "ProcessInstance")
+    instances.objects.filter(status="failed", ended_at__isnull=True).update(
+        ended_at=models.F("updated_at")
+    )
 
 
 def forwards(apps, schema_editor):
@@ -64,6 +72,7 @@ class Migration(migrations.Migration):
     dependencies = [("processes", "0017_migration_batch")]
 
     operations = [
+        migrations.RunPython(failed_ended, migrations.RunPython.noop),
         migrations.SeparateDatabaseAndState(
             database_operations=[migrations.RunPython(forwards, backwards)],
             state_operations=[

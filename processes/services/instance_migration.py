@@ -29,7 +29,7 @@ from django.db.models import Case, Value, When
 from accounts.permissions import can_control_instances, require
 from processes.dsl.graph import Graph
 from processes.engine.expressions import ExpressionError, render
-from processes.errors import InvalidInput, NotFound
+from processes.errors import InvalidInput
 from processes.models import (
     DefinitionVersion,
     Job,
@@ -42,6 +42,7 @@ from processes.models import (
 )
 from processes.nodes import node_kind
 from processes.rows import rows_update
+from processes.selectors import version_numbered
 from processes.services.advance import Change, instance_change
 from processes.statuses import (
     EventType,
@@ -114,7 +115,9 @@ def instance_migrate(
     if variables is not None and not isinstance(variables, dict):
         raise InvalidInput("variables must be a JSON object")
     with instance_change(instance.pk, actor=user) as change:
-        target = _target(change.instance, to_version)
+        target = version_numbered(
+            definition=change.instance.definition, number=to_version, field="to_version"
+        )
         report = migration_plan(change, target=target, mapping=mapping, variables=variables)
         report.dry_run = dry_run
         if report.ok and not dry_run:
@@ -395,17 +398,3 @@ def _checked_mapping(mapping: Any) -> dict[str, str]:
             field_errors={"mapping": ["an object of non-empty step ids"]},
         )
     return mapping
-
-
-def _target(instance: ProcessInstance, number: Any) -> DefinitionVersion:
-    if isinstance(number, bool) or not isinstance(number, int):
-        raise InvalidInput(
-            "a version is named by its number (1, 2, ...)",
-            field_errors={"to_version": ["a version number"]},
-        )
-    target = DefinitionVersion.objects.filter(
-        definition_id=instance.definition_id, number=number
-    ).first()
-    if target is None:
-        raise NotFound(f"the definition has no version {number}")
-    return target

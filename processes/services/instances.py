@@ -10,7 +10,7 @@ from django.db import IntegrityError, transaction
 from django_fsm import can_proceed
 
 from accounts.permissions import can_control_instances, can_start, require
-from processes.errors import Conflict, InvalidInput, NotFound
+from processes.errors import Conflict, InvalidInput
 from processes.models import (
     INSTANCE_ID_PATTERN,
     DefinitionVersion,
@@ -19,6 +19,7 @@ from processes.models import (
     graph_of_version,
     new_instance_id,
 )
+from processes.selectors import version_numbered
 from processes.services.advance import (
     Change,
     change_of,
@@ -82,7 +83,7 @@ def instance_start_or_get(
     if version is None:
         chosen = start_version(definition_key, instance_id=instance_id)
     else:
-        chosen = _numbered_version(definition_key, version)
+        chosen = version_numbered(definition_key=definition_key, number=version)
     _require_start(user, chosen)
     if chosen_id is not None:
         existing = ProcessInstance.objects.filter(pk=instance_id).first()
@@ -269,22 +270,6 @@ def _control(
         if then is not None:
             then(change)
     return locked
-
-
-def _numbered_version(definition_key: str, number: Any) -> DefinitionVersion:
-    if isinstance(number, bool) or not isinstance(number, int) or number < 1:
-        raise InvalidInput(
-            "a version is named by its number (1, 2, ...)",
-            field_errors={"version": ["a version number from 1"]},
-        )
-    version = (
-        DefinitionVersion.objects.filter(definition__key=definition_key, number=number)
-        .select_related("definition")
-        .first()
-    )
-    if version is None:
-        raise NotFound(f"no version {number} of process definition {definition_key!r}")
-    return version
 
 
 def _check_instance_id(instance_id: Any) -> None:

@@ -30,6 +30,7 @@ from processes.models import (
     ProcessDefinition,
     ProcessInstance,
 )
+from processes.selectors import version_numbered
 from processes.services.instance_migration import MIGRATABLE, instance_migrate
 
 logger = logging.getLogger(__name__)
@@ -58,8 +59,8 @@ def instances_migrate(
     definition = ProcessDefinition.objects.filter(key=definition_key).first()
     if definition is None:
         raise NotFound(f"no process definition with key {definition_key!r}")
-    source = _version(definition, from_version, "from_version")
-    target = _version(definition, to_version, "to_version")
+    source = version_numbered(definition=definition, number=from_version, field="from_version")
+    target = version_numbered(definition=definition, number=to_version, field="to_version")
     if mapping is not None and not (
         isinstance(mapping, dict)
         and all(isinstance(k, str) and isinstance(v, str) for k, v in mapping.items())
@@ -198,17 +199,6 @@ def _instance_ids(source: DefinitionVersion, instance_ids: Any) -> list[str]:
             field_errors={"instance_ids": ["a list of instance ids"]},
         )
     return list(dict.fromkeys(instance_ids))
-
-
-def _version(definition: ProcessDefinition, number: Any, name: str) -> DefinitionVersion:
-    if isinstance(number, bool) or not isinstance(number, int):
-        raise InvalidInput(
-            f"{name} is a version's number (1, 2, ...)", field_errors={name: ["a version number"]}
-        )
-    version = definition.versions.filter(number=number).first()
-    if version is None:
-        raise NotFound(f"{definition.key!r} has no version {number}")
-    return version
 
 
 def _send_on_commit(batch_id: int) -> None:

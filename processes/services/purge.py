@@ -26,8 +26,7 @@ from typing import Any
 
 from django.core.exceptions import ImproperlyConfigured
 from django.db import router, transaction
-from django.db.models import Q, QuerySet
-from django.db.models.functions import Coalesce
+from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
 from accounts.permissions import can_control_instances, require
@@ -163,7 +162,7 @@ def instances_expired(*, now: datetime) -> QuerySet[ProcessInstance] | None:
     if not expiring:
         return None
     return (
-        ProcessInstance.objects.annotate(finished=Coalesce("ended_at", "updated_at"))
+        ProcessInstance.objects.annotate(finished=F("ended_at"))
         .filter(status__in=FINISHED, parent__isnull=True)
         .filter(expiring)
     )

@@ -24,6 +24,7 @@ from accounts.permissions import can_publish, require
 from processes.dsl.version_document import VersionDocument, version_problem
 from processes.errors import InvalidInput, NotFound
 from processes.models import DefinitionVersion, ProcessDefinition, Rollout
+from processes.selectors import version_numbered
 
 GRADUAL, IMMEDIATE = "gradual", "immediate"
 
@@ -51,9 +52,9 @@ def definition_rollout(
         )
     with transaction.atomic():
         definition = _locked(definition_key)
-        target = _version(definition, version)
+        target = version_numbered(definition=definition, number=version)
         if previous is not None:
-            stable = _version(definition, previous)
+            stable = version_numbered(definition=definition, number=previous, field="previous")
         else:
             stable = _current_default(definition)
             if stable.pk == target.pk:
@@ -194,18 +195,6 @@ def _locked(definition_key: str) -> ProcessDefinition:
     if definition is None:
         raise NotFound(f"no process definition with key {definition_key!r}")
     return definition
-
-
-def _version(definition: ProcessDefinition, number: Any) -> DefinitionVersion:
-    if isinstance(number, bool) or not isinstance(number, int):
-        raise InvalidInput(
-            "a version is named by its number (1, 2, ...)",
-            field_errors={"version": ["a version number"]},
-        )
-    version = definition.versions.filter(number=number).first()
-    if version is None:
-        raise NotFound(f"{definition.key!r} has no version {number}")
-    return version
 
 
 def _current_default(definition: ProcessDefinition) -> DefinitionVersion:

@@ -147,7 +147,7 @@ def tree_of(instance: ProcessInstance) -> list[str]:
 
 def age(instance: ProcessInstance, ended_at: datetime) -> None:
     """Make a finished instance (and its children) look as if it ended at `ended_at` (a
-    failed one has no end: its last change)."""
+    failed one: as if it failed then)."""
     family = ProcessInstance.objects.filter(Q(pk=instance.pk) | Q(parent_id=instance.pk))
     family.filter(ended_at__isnull=False).update(ended_at=ended_at)
     family.update(updated_at=ended_at)

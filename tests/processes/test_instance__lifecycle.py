@@ -151,3 +151,20 @@ def test_failure__records_error_and_traceback_then_retry_runs_the_step_again():
     assert instance.status == "completed"
     assert instance.variables["flaky_attempts"] == 2
     assert "WORKFLOW_RETRIED" in event_types(instance)
+
+
+@pytest.mark.django_db
+def test_failing_sets_ended_at_and_a_retry_clears_it():
+    from processes.services import instance_retry
+    from tests.support.definitions import publish, service_step
+    from tests.support.engine import fresh, run_due_jobs
+
+    publish("fragile-end", [service_step("charge", "test.flaky", input={"succeed_on": 2})])
+    instance = instance_start(definition_key="fragile-end")
+    run_due_jobs()
+    failed = fresh(instance)
+    assert (failed.status, failed.ended_at is not None) == ("failed", True)
+    retried = instance_retry(instance=failed)
+    assert retried.ended_at is None
+    run_due_jobs()
+    assert fresh(instance).status == "completed" and fresh(instance).ended_at is not None

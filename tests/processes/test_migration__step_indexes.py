@@ -41,3 +41,11 @@ def test_migrations__leave_partial_job_indexes_and_no_covered_foreign_key_index(
         "event_instance_order": "btree (instance_id, id)",
         "event_actor": "btree (actor_id) WHERE (actor_id IS NOT NULL)",
     }
+
+
+def test_instance_indexes__none_names_a_column_every_step_changes():
+    # Each step updates the instance's active_tokens, variables and updated_at: an index on
+    # one of them makes every such update a non-HOT one (all the row's indexes rewritten).
+    every_step = ("updated_at", "active_tokens", "variables")
+    defs = indexes("processes_processinstance").values()
+    assert not [d for d in defs if any(column in d for column in every_step)]
