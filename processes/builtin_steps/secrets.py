@@ -19,7 +19,8 @@ SECRET_SCHEMA = {
     "type": "object",
     "required": ["secret"],
     "additionalProperties": False,
-    "properties": {"secret": {"type": "string", "pattern": SECRET_NAME}},
+    # The name is written as is: a template would let variables choose which secret is sent.
+    "properties": {"secret": {"type": "string", "pattern": SECRET_NAME, "x-literal": True}},
 }
 _NAME = re.compile(SECRET_NAME)
 

@@ -12,7 +12,8 @@ config (the `http` step bounds its request with it).
 
 Every schema problem is reported at its JSON pointer inside the step's config. A value
 that holds a ``${...}`` template is checked when the step runs, rendered
-(`processes.registry`: error `StepConfigInvalid`), since only then is its value known.
+(`processes.registry`: error `StepConfigInvalid`), since only then is its value known;
+unless its schema says ``"x-literal": true`` (a secret's name), which no template may give.
 """
 
 from __future__ import annotations
@@ -35,6 +36,8 @@ if TYPE_CHECKING:
 # The keys of a JSON step's config that are the engine's, not the step type's.
 ENGINE_KEYS = ("timeout", "retry_policy", "catch", "boundary", "for_each")
 TIMEOUT_KEY = "timeout"
+# A schema keyword of Flowdesk's: the value must be written as is, never by a template.
+LITERAL = "x-literal"
 
 
 class StepTypeKind(ServiceKind):
@@ -129,7 +132,7 @@ def config_errors(
     validator = Draft202012Validator(registered.config_schema)
     found = []
     for error in validator.iter_errors(own):
-        if not rendered and _holds_template(error.instance):
+        if not rendered and _holds_template(error.instance) and not _literal(error.schema):
             continue
         pointer = ""
         for part in error.absolute_path:
@@ -152,6 +155,12 @@ def config_errors(
 
 def _holds_template(value: Any) -> bool:
     return isinstance(value, str) and "${" in value
+
+
+def _literal(schema: Any) -> bool:
+    """The schema says its value must be written as is (`"x-literal": true`): no template
+    may give it (a secret's name)."""
+    return isinstance(schema, Mapping) and schema.get(LITERAL) is True
 
 
 def _extra_keys(error: Any) -> list[str]:

@@ -197,3 +197,22 @@ def test_step_type__refuses_an_invalid_schema_and_a_kind_name():
         step_type("broken", config_schema={"type": "no-such-type"})
     with pytest.raises(ValueError, match="would hide the built-in step type 'end'"):
         step_type("end")(lambda ctx, config: None)
+
+
+def test_http_step__a_secret_name_cannot_be_a_template():
+    document = {
+        "name": "caller",
+        "steps": [
+            {
+                "id": "call",
+                "type": "http",
+                "config": {
+                    "url": "https://api.example.com/${path}",
+                    "headers": {"Authorization": {"secret": "${which}"}, "X-Case": "${case}"},
+                },
+            }
+        ],
+    }
+    [(path, message, _)] = problems(json.dumps(document))
+    assert path == "/steps/0/config/headers/Authorization"
+    assert "is not valid under any of the given schemas" in message
