@@ -181,8 +181,7 @@ def step_type(
 
 def get_step_type(name: str) -> StepType | None:
     """The step type `name`, or None; the built-in ones are always known."""
-    if not _step_types:
-        importlib.import_module(BUILTIN_STEP_MODULE)
+    importlib.import_module(BUILTIN_STEP_MODULE)  # imported once; a dict lookup after that
     return _step_types.get(name)
 
 
@@ -194,8 +193,7 @@ def step_type_of_resource(resource: str) -> str | None:
 
 
 def step_type_names() -> list[str]:
-    if not _step_types:
-        importlib.import_module(BUILTIN_STEP_MODULE)
+    importlib.import_module(BUILTIN_STEP_MODULE)
     return sorted(_step_types)
 
 
