@@ -2,7 +2,8 @@
 name, type, config, next}]}``.
 
 Step types: those of the node kinds (`processes.nodes.JSON_KINDS`: service_task, user_task,
-exclusive_gateway, parallel_gateway, end, fail), each read by its kind. A step without
+exclusive_gateway, parallel_gateway, end, fail), each read by its kind, and the registered
+step types (`http`, `publish`, user code's: `processes.nodes.step_types`). A step without
 `next` ends its path; a step with several forks in parallel.
 """
 
@@ -18,7 +19,7 @@ from processes.dsl.outline import Draft, Links, Outline
 from processes.dsl.parts import link_all, read_start, read_variables
 from processes.dsl.problems import Problems, child
 from processes.dsl.triggers import read_triggers
-from processes.nodes import JSON_KINDS
+from processes.nodes import json_kind, json_type_names
 from processes.nodes.boundary import boundary_refuse
 
 
@@ -88,10 +89,10 @@ def _read_step(step: Section) -> Draft | None:
     config = step.section("config")
     next_names = step.names("next")
     link = Links()
-    kind = JSON_KINDS.get(type_name)
+    kind = json_kind(type_name)
     if kind is None:
         if type_name:
-            expected = ", ".join(JSON_KINDS)
+            expected = ", ".join(json_type_names())
             step.problem("type", f"unknown step type '{type_name}' (expected one of: {expected})")
         link_all(next_names, link)
         return Draft(step_id, step.path, None, link.refs) if step_id else None

@@ -2,6 +2,7 @@
 
     kind = node_kind(node)          # what a node of the graph does
     JSON_KINDS["service_task"]      # which kind a JSON step type reads as
+    json_kind("http")               # the same, or a registered step type's reader
     YAML_KINDS["task"]              # which kind a YAML state type reads as
 
 Adding a kind is one module under processes/nodes/ and one line in `_MODULES`. The
@@ -36,7 +37,16 @@ from processes.nodes.base import NodeKind
 if TYPE_CHECKING:
     from processes.dsl.graph import Node
 
-__all__ = ["JSON_KINDS", "KINDS", "YAML_KINDS", "NodeKind", "NodeType", "node_kind"]
+__all__ = [
+    "JSON_KINDS",
+    "KINDS",
+    "YAML_KINDS",
+    "NodeKind",
+    "NodeType",
+    "json_kind",
+    "json_type_names",
+    "node_kind",
+]
 
 # In this order the formats list their step types in messages.
 _MODULES = (
@@ -87,3 +97,21 @@ NodeType = StrEnum("NodeType", {name.upper(): name for name in KINDS})
 
 def node_kind(node: Node) -> NodeKind:
     return KINDS[node.type]
+
+
+def json_kind(type_name: str) -> NodeKind | None:
+    """What reads a JSON step of `type_name`: a node kind, or else the reader of a registered
+    step type (`processes.registry.step_type`; its steps become service nodes)."""
+    kind = JSON_KINDS.get(type_name)
+    if kind is None:
+        from processes.nodes.step_types import json_step_type_kind
+
+        kind = json_step_type_kind(type_name)
+    return kind
+
+
+def json_type_names() -> list[str]:
+    """Every JSON step type, for messages: the node kinds' and then the step types'."""
+    from processes.registry import step_type_names
+
+    return [*JSON_KINDS, *step_type_names()]

@@ -2,7 +2,8 @@
 
 JSON ``{"type": "service_task", "config": {service_name, method?, input?, timeout?,
 retry_policy?, catch?, compensation?}}``; YAML ``type: task`` with `resource`, `input`,
-`timeout`, `retry`, `catch`, `compensation`.
+`timeout`, `retry`, `catch`, `compensation`. A YAML `resource: "flowdesk:step:NAME"` is a
+step of step type NAME, read by `processes.nodes.step_types` (as JSON ``"type": "NAME"``).
 
 A step's `compensation` names its undo, which a `compensate` step runs once the step
 completed (`processes.nodes.compensate`): JSON ``{service_name, method?, input?,
@@ -24,6 +25,7 @@ from processes.engine.plan import Activate
 from processes.nodes.base import Names, YamlPlace
 from processes.nodes.boundary import boundary_prepare, read_boundary
 from processes.nodes.loop import LoopHost, item_named, item_payload, item_token, read_for_each
+from processes.registry import step_type_of_resource
 
 if TYPE_CHECKING:
     from processes.dsl.fields import Section
@@ -69,6 +71,11 @@ class ServiceKind(LoopHost):
         }
 
     def read_yaml(self, state: Section, place: YamlPlace) -> dict[str, Any]:
+        step_type = step_type_of_resource(state.data.get("resource") or "")
+        if step_type is not None:  # ``resource: "flowdesk:step:NAME"`` with its `config`
+            from processes.nodes.step_types import read_yaml_step
+
+            return read_yaml_step(state, place, step_type)
         return {
             "service": _service_name(state.text("resource", required=True)),
             "input": read_input(state),
@@ -83,7 +90,9 @@ class ServiceKind(LoopHost):
     def check(self, draft: Draft, problems: Problems, *, service_exists) -> None:
         service = draft.node.service
         if not service_exists(service):
-            problems.add(draft.service_path, f"unknown service '{service}'", step=draft.id)
+            step_type = step_type_of_resource(service)
+            unknown = f"service '{service}'" if step_type is None else f"step type '{step_type}'"
+            problems.add(draft.service_path, f"unknown {unknown}", step=draft.id)
         compensation = draft.node.compensation
         if compensation is not None and not service_exists(compensation.service):
             # Written under `compensation` with the key the step's own service has.

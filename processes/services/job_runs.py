@@ -19,7 +19,7 @@ from processes.dsl.graph import TIMEOUT_ERROR
 from processes.engine.kinds import kind_of
 from processes.errors import InvalidInput
 from processes.metrics import record_service_step
-from processes.registry import get_service
+from processes.registry import error_name, get_service
 from processes.services.job_reports import InvalidResult, job_report_failure, job_report_success
 from processes.services.leases import Lease, job_lease
 from processes.settings import engine_setting
@@ -60,7 +60,7 @@ def _run_leased(lease: Lease, *, keep_next: bool) -> Lease | None:
         failure = (TIMEOUT_ERROR, message, "")
     except Exception as exc:  # noqa: BLE001 - any error of user code fails the attempt
         _log_step(lease, logging.WARNING, "service step failed", exc_info=True)
-        failure = (type(exc).__name__, str(exc), tb.format_exc())
+        failure = (error_name(exc), str(exc), tb.format_exc())
     if failure is None:
         seconds = time.monotonic() - started
         try:

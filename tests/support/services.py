@@ -116,3 +116,30 @@ def concurrency(ctx: ServiceContext) -> dict:
     finally:
         counter.decr(f"{key}:active")
     return {"done": ctx.input.get("n")}
+
+
+# Step types (`processes.registry.step_type`) the tests publish and run.
+from processes.registry import StepError, step_type  # noqa: E402
+
+EMAIL_SCHEMA = {
+    "type": "object",
+    "required": ["to", "subject"],
+    "additionalProperties": False,
+    "properties": {
+        "to": {"type": "string", "pattern": "^[^@\\s]+@[^@\\s]+$"},
+        "subject": {"type": "string", "minLength": 1},
+        "priority": {"enum": ["low", "normal", "high"]},
+        "fail_times": {"type": "integer", "minimum": 0},
+    },
+}
+
+
+@step_type("custom_email", config_schema=EMAIL_SCHEMA)
+def custom_email(ctx: ServiceContext, config: dict) -> dict:
+    """A custom step type: 'sends' an email; its first `fail_times` attempts bounce."""
+    if ctx.attempt <= config.get("fail_times", 0):
+        raise StepError("EmailBounced", f"attempt {ctx.attempt} bounced on purpose")
+    return {
+        f"{ctx.step_id}_sent": {"to": config["to"], "subject": config["subject"]},
+        f"{ctx.step_id}_attempt": ctx.attempt,
+    }
