@@ -1,0 +1,186 @@
+"""The transactional outbox and its relay, in this process: what is written and when, the
+order kept per instance when the bus fails or refuses, one relay at a time."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from processes.event_bus import BusRefused, BusUnavailable
+from processes.models import Event, OutboxEvent, WebhookSubscription
+from processes.services import instance_purge, instance_start
+from processes.services import outbox as outbox_service
+from processes.services.outbox import outbox_consumers_changed, outbox_relay
+from tests.support import rabbitmq
+from tests.support.definitions import publish, service_step
+from tests.support.engine import run_due_jobs
+from tests.support.workers import wait_for
+
+KEY = "outbox-flow"
+bus_vhost, event_bus, listener = rabbitmq.bus_vhost, rabbitmq.event_bus, rabbitmq.listener
+
+
+@pytest.fixture(autouse=True)
+def _consumers_forgotten():
+    outbox_consumers_changed()
+    yield
+    outbox_consumers_changed()
+
+
+@pytest.fixture
+def two_steps(db):
+    return publish(
+        KEY, [service_step("a", "test.noop", next=["b"]), service_step("b", "test.noop")]
+    )
+
+
+@pytest.fixture
+def fake_bus(settings, monkeypatch):
+    """A bus that records what it is given; `fail(event_id, exc)` makes one publish raise."""
+
+    class FakeBus:
+        def __init__(self) -> None:
+            self.published: list[dict] = []
+            self.failures: dict[str, Exception] = {}
+            self.gate: threading.Event | None = None
+            self.entered = threading.Event()
+
+        def fail(self, event_id: int, exc: Exception) -> None:
+            self.failures[str(event_id)] = exc
+
+        def __call__(self, *, routing_key: str, event: dict) -> None:
+            self.entered.set()
+            if self.gate is not None:
+                self.gate.wait(30)
+            if (exc := self.failures.pop(event["id"], None)) is not None:
+                raise exc
+            self.published.append(event)
+
+        def ids_of(self, instance_id: str) -> list[int]:
+            return [int(e["id"]) for e in self.published if e["subject"] == instance_id]
+
+    bus = FakeBus()
+    settings.FLOWDESK_EVENT_BUS_URL = "amqp://fake/"
+    monkeypatch.setattr(outbox_service, "bus_publish", bus)
+    return bus
+
+
+def history_ids(instance_id: str) -> list[int]:
+    return list(
+        Event.objects.filter(instance_id=instance_id).order_by("id").values_list("id", flat=True)
+    )
+
+
+def test_outbox__off_without_bus_or_webhook_writes_nothing_and_adds_no_statement(two_steps):
+    instance_start(definition_key=KEY)  # the "is anyone listening" answer is now cached
+    instance = instance_start(definition_key=KEY)
+    with CaptureQueriesContext(connection) as captured:
+        run_due_jobs()
+    assert not OutboxEvent.objects.exists()
+    statements = " ".join(q["sql"] for q in captured.captured_queries).lower()
+    assert "outbox" not in statements and "webhook" not in statements
+    assert len(history_ids(instance.pk)) == 6
+
+
+def test_outbox__an_active_webhook_subscription_turns_it_on(two_steps):
+    WebhookSubscription.objects.create(url="https://hooks.example.com/x", secret="s" * 20)
+    outbox_consumers_changed()
+    instance = instance_start(definition_key=KEY)
+    run_due_jobs()
+    assert list(OutboxEvent.objects.order_by("id").values_list("id", flat=True)) == history_ids(
+        instance.pk
+    )
+
+
+def test_outbox__rows_carry_the_history_ids_and_outlive_a_purge(two_steps, listener):
+    instance = instance_start(definition_key=KEY, business_key="B-1")
+    run_due_jobs()
+    ids = history_ids(instance.pk)
+    rows = list(OutboxEvent.objects.order_by("id"))
+    assert [row.id for row in rows] == ids
+    assert [row.cloudevent["id"] for row in rows] == [str(i) for i in ids]
+    assert rows[0].routing_key == f"{KEY}.workflow_started"
+    assert rows[0].cloudevent["data"]["business_key"] == "B-1"
+
+    instance_purge(instance=instance)  # gone from the database before the relay ran
+    assert not Event.objects.filter(instance_id=instance.pk).exists()
+
+    report = outbox_relay()
+    assert (report.relayed, report.published, report.stopped) == (6, 6, "")
+    assert not OutboxEvent.objects.exists()  # no webhook delivery keeps them
+    wait_for(lambda: len(listener.drain()) >= 6, what="six events on the bus")
+    assert [int(m["body"]["id"]) for m in listener.received] == ids
+
+
+def test_outbox__bus_down_stops_the_batch_at_the_first_event_it_could_not_publish(
+    two_steps, fake_bus
+):
+    first = instance_start(definition_key=KEY)
+    second = instance_start(definition_key=KEY)
+    run_due_jobs()
+    every = list(OutboxEvent.objects.order_by("id").values_list("id", flat=True))
+    fake_bus.fail(every[3], BusUnavailable("connection refused"))
+
+    report = outbox_relay()
+    assert report.stopped.startswith("bus unavailable")
+    assert [int(e["id"]) for e in fake_bus.published] == every[:3]
+    assert (
+        list(OutboxEvent.objects.filter(relayed_at__isnull=True).values_list("id", flat=True))
+        == every[3:]
+    )
+
+    report = outbox_relay()  # the bus is back
+    assert report.stopped == ""
+    assert [int(e["id"]) for e in fake_bus.published] == every
+    assert fake_bus.ids_of(first.pk) == history_ids(first.pk)
+    assert fake_bus.ids_of(second.pk) == history_ids(second.pk)
+
+
+def test_outbox__a_refused_event_holds_its_instance_back_and_lets_others_go(two_steps, fake_bus):
+    held = instance_start(definition_key=KEY)
+    other = instance_start(definition_key=KEY)
+    run_due_jobs()
+    held_ids = history_ids(held.pk)
+    fake_bus.fail(held_ids[1], BusRefused("nacked"))
+
+    outbox_relay()
+    assert fake_bus.ids_of(held.pk) == held_ids[:1]  # nothing after the refused one
+    assert fake_bus.ids_of(other.pk) == history_ids(other.pk)
+    assert (
+        list(OutboxEvent.objects.filter(relayed_at__isnull=True).values_list("id", flat=True))
+        == held_ids[1:]
+    )
+
+    outbox_relay()
+    assert fake_bus.ids_of(held.pk) == held_ids
+
+
+@pytest.mark.django_db(transaction=True)
+def test_outbox__a_second_relay_waits_for_the_first_and_never_overtakes_it(fake_bus):
+    publish(KEY, [service_step("a", "test.noop", next=["b"]), service_step("b", "test.noop")])
+    instance = instance_start(definition_key=KEY)
+    run_due_jobs()
+    ids = history_ids(instance.pk)
+    fake_bus.gate = threading.Event()
+    reports = []
+
+    def first_relay() -> None:
+        try:
+            reports.append(outbox_relay())
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=first_relay)
+    thread.start()
+    try:
+        assert fake_bus.entered.wait(30)  # the first relay holds its batch, publishing
+        second = outbox_relay()
+        assert second.busy and second.relayed == 0
+    finally:
+        fake_bus.gate.set()
+        thread.join(30)
+    assert reports[0].relayed == len(ids)
+    assert [int(e["id"]) for e in fake_bus.published] == ids
