@@ -282,6 +282,9 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    "ENUM_NAME_OVERRIDES": {
+        "WebhookDeliveryStatusEnum": "processes.outbox_models.WebhookDelivery.Status",
+    },
 }
 
 # --- Pages (section owned by the inbox and the admin: templates/, tasks/views.py) --------

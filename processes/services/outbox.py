@@ -90,9 +90,7 @@ _definition_keys: dict[int, str] = {}  # definition id -> key (a key never chang
 def _definition_key(instance: ProcessInstance) -> str:
     key = _definition_keys.get(instance.definition_id)
     if key is None:
-        key = ProcessDefinition.objects.values_list("key", flat=True).get(
-            pk=instance.definition_id
-        )
+        key = ProcessDefinition.objects.values_list("key", flat=True).get(pk=instance.definition_id)
         _definition_keys[instance.definition_id] = key
     return key
 
