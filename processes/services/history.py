@@ -57,7 +57,7 @@ class EventLog:
             events, self._events = self._events, []
             if outbox_consumers():
                 # The outbox rows carry the events' ids: INSERT ... RETURNING them.
-                Event.objects.bulk_create(events)
+                rows_insert(events, returning_pks=True)
                 outbox_write(instance=self.instance, events=events)
             else:
                 rows_insert(events)
