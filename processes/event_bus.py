@@ -3,8 +3,9 @@
 One connection per process, made on first use (again after a fork or an error). The topic
 exchange (settings.FLOWDESK_EVENT_BUS_EXCHANGE, `flowdesk.events`) is declared durable;
 messages are persistent, in CloudEvents' AMQP structured mode (content type
-`application/cloudevents+json`, the event as the body). Publisher confirms are on: a
-publish returns only once RabbitMQ has acked the message, and raises otherwise.
+`application/cloudevents+json`, the event as the body). Publisher confirms are on:
+`bus_publish_many` sends a group of messages, then waits until RabbitMQ has acked or nacked
+every one of them (one round trip per group, not per message), and says which were acked.
 """
 
 from __future__ import annotations
@@ -41,14 +42,18 @@ class _Publisher:
         self.connection = Connection(
             settings.FLOWDESK_EVENT_BUS_URL,
             connect_timeout=CONNECT_TIMEOUT,
-            transport_options={
-                "confirm_publish": True,
-                "read_timeout": IO_TIMEOUT,
-                "write_timeout": IO_TIMEOUT,
-            },
+            transport_options={"read_timeout": IO_TIMEOUT, "write_timeout": IO_TIMEOUT},
         )
         self.connection.ensure_connection(max_retries=1, interval_start=0, timeout=CONNECT_TIMEOUT)
         channel = self.connection.channel()
+        # Confirms by hand: publish a group, then wait for its acks (the transport option
+        # `confirm_publish` would wait after each message).
+        channel.confirm_select()
+        self.published = 0  # delivery tags run 1, 2, ... on the channel
+        self.waiting_from = 1
+        self.confirmed: dict[int, bool] = {}  # tag -> acked (False: nacked)
+        channel.events["basic_ack"].add(lambda tag, multiple: self._confirm(tag, multiple, True))
+        channel.events["basic_nack"].add(lambda tag, multiple: self._confirm(tag, multiple, False))
         self.exchange = Exchange(
             settings.FLOWDESK_EVENT_BUS_EXCHANGE, type="topic", durable=True, channel=channel
         )
@@ -57,6 +62,30 @@ class _Publisher:
         self.pid = os.getpid()
         self.url = settings.FLOWDESK_EVENT_BUS_URL
         self.exchange_name = settings.FLOWDESK_EVENT_BUS_EXCHANGE
+
+    def _confirm(self, tag: int, multiple: bool, acked: bool) -> None:
+        first = self.waiting_from if multiple else tag
+        for each in range(first, tag + 1):
+            self.confirmed.setdefault(each, acked)
+
+    def publish_many(self, messages: list[tuple[str, dict[str, Any]]]) -> list[bool]:
+        self.waiting_from = self.published + 1
+        self.confirmed = {}
+        for routing_key, event in messages:
+            self.producer.publish(
+                json.dumps(event, separators=(",", ":")).encode(),
+                routing_key=routing_key,
+                content_type=CONTENT_TYPE,
+                content_encoding="utf-8",
+                delivery_mode=2,
+                message_id=event["id"],
+                retry=False,
+            )
+            self.published += 1
+        tags = range(self.waiting_from, self.published + 1)
+        while any(tag not in self.confirmed for tag in tags):
+            self.connection.drain_events(timeout=IO_TIMEOUT)
+        return [self.confirmed[tag] for tag in tags]
 
     def fits_settings(self) -> bool:
         return (
@@ -98,31 +127,28 @@ def bus_drop_connection() -> None:
         _publisher = None
 
 
-def bus_publish(*, routing_key: str, event: dict[str, Any]) -> None:
-    """Publish one CloudEvent and wait for RabbitMQ's ack. BusUnavailable when the bus
-    cannot be reached (the connection is dropped, the next call opens a new one);
-    BusRefused when RabbitMQ nacked the message."""
-    from amqp.exceptions import MessageNacked
-
+def bus_publish_many(messages: list[tuple[str, dict[str, Any]]]) -> list[bool]:
+    """Publish (routing key, CloudEvent) pairs, then wait for RabbitMQ's confirms: for each
+    message, True when acked, False when nacked. BusUnavailable when the bus cannot be
+    reached or failed meanwhile (then any of them may or may not have arrived; the
+    connection is dropped and the next call opens a new one)."""
+    global _publisher
+    if not messages:
+        return []
     with _lock:
         publisher = _current()
         try:
-            publisher.producer.publish(
-                json.dumps(event, separators=(",", ":")).encode(),
-                routing_key=routing_key,
-                content_type=CONTENT_TYPE,
-                content_encoding="utf-8",
-                delivery_mode=2,
-                message_id=event["id"],
-                retry=False,
-            )
-        except MessageNacked:
-            raise BusRefused(f"RabbitMQ nacked event {event['id']}") from None
+            return publisher.publish_many(messages)
         except Exception as exc:  # noqa: BLE001 - a broken connection, in any of its forms
             publisher.close()
-            global _publisher
             _publisher = None
             raise BusUnavailable(f"{type(exc).__name__}: {exc}") from None
+
+
+def bus_publish(*, routing_key: str, event: dict[str, Any]) -> None:
+    """Publish one CloudEvent and wait for its confirm (BusRefused when nacked)."""
+    if not bus_publish_many([(routing_key, event)])[0]:
+        raise BusRefused(f"RabbitMQ nacked event {event['id']}")
 
 
 def bus_check() -> None:

@@ -12,7 +12,8 @@ a new subscription receives the events of changes made at most that long after i
 Relaying (`outbox_relay`, a Celery job woken on commit and by the sweeper): one relay at a
 time (a PostgreSQL advisory lock held by its transaction; a second relay returns at once).
 It takes a batch of unrelayed rows in id order (FOR UPDATE SKIP LOCKED), publishes each to
-the bus with publisher confirms (when one is configured), fans each out to a
+the bus with publisher confirms (when one is configured; in waves of one event per
+instance, each wave confirmed before the next), fans each out to a
 `WebhookDelivery` per matching subscription, and marks them relayed, in one transaction per
 batch. Per instance, ids follow the history (an instance's changes commit one after the
 other under its row lock), so publishing in id order keeps each instance's order. When the
@@ -37,7 +38,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
-from processes.event_bus import BusRefused, BusUnavailable, bus_configured, bus_publish
+from processes.event_bus import BusUnavailable, bus_configured, bus_publish_many
 from processes.models import Event, OutboxEvent, ProcessDefinition, ProcessInstance
 
 RELAY_TASK = "flowdesk.outbox_relay"  # the name processes.jobs registers the relay under
@@ -237,22 +238,40 @@ def _relay_lock() -> bool:
 
 
 def _publish_in_order(rows: list[OutboxEvent]) -> tuple[list[OutboxEvent], str]:
-    """Publish `rows` (id order); the ones RabbitMQ acked, and why it stopped early."""
+    """Publish `rows` (id order) in waves of at most one event per instance, each wave
+    confirmed as a whole before the next (a round trip per wave, not per event, and an
+    instance's event goes out only once its previous one is acked). Returns the rows
+    RabbitMQ acked, and why it stopped early."""
     done: list[OutboxEvent] = []
     held: set[str] = set()  # instances one of whose events was refused: the rest waits
-    for row in rows:
-        if row.instance_id in held:
-            continue
+    remaining = rows
+    while remaining:
+        wave: list[OutboxEvent] = []
+        later: list[OutboxEvent] = []
+        in_wave: set[str] = set()
+        for row in remaining:
+            if row.instance_id in held:
+                continue
+            (later if row.instance_id in in_wave else wave).append(row)
+            in_wave.add(row.instance_id)
+        if not wave:
+            break
         try:
-            bus_publish(routing_key=row.routing_key, event=row.cloudevent)
+            acked = bus_publish_many([(row.routing_key, row.cloudevent) for row in wave])
         except BusUnavailable as exc:
             logger.warning("event bus unavailable, %d event(s) wait: %s", len(rows), exc)
             return done, f"bus unavailable: {exc}"
-        except BusRefused as exc:
-            logger.warning("%s; instance %s's later events wait", exc, row.instance_id)
-            held.add(row.instance_id)
-            continue
-        done.append(row)
+        for row, ok in zip(wave, acked, strict=True):
+            if ok:
+                done.append(row)
+            else:
+                logger.warning(
+                    "RabbitMQ nacked event %s; instance %s's later events wait",
+                    row.pk,
+                    row.instance_id,
+                )
+                held.add(row.instance_id)
+        remaining = later
     # A refused event is tried again by the next relay (woken by the sweeper), not at once.
     return done, f"refused events of {len(held)} instance(s)" if held else ""
 

@@ -39,11 +39,13 @@ def two_steps(db):
 
 @pytest.fixture
 def fake_bus(settings, monkeypatch):
-    """A bus that records what it is given; `fail(event_id, exc)` makes one publish raise."""
+    """A bus that records what it is given, wave by wave; `fail(event_id, exc)` makes the
+    wave holding that event raise (BusUnavailable) or nacks that event (BusRefused)."""
 
     class FakeBus:
         def __init__(self) -> None:
             self.published: list[dict] = []
+            self.waves: list[list[str]] = []
             self.failures: dict[str, Exception] = {}
             self.gate: threading.Event | None = None
             self.entered = threading.Event()
@@ -51,20 +53,29 @@ def fake_bus(settings, monkeypatch):
         def fail(self, event_id: int, exc: Exception) -> None:
             self.failures[str(event_id)] = exc
 
-        def __call__(self, *, routing_key: str, event: dict) -> None:
+        def __call__(self, messages: list[tuple[str, dict]]) -> list[bool]:
             self.entered.set()
             if self.gate is not None:
                 self.gate.wait(30)
-            if (exc := self.failures.pop(event["id"], None)) is not None:
-                raise exc
-            self.published.append(event)
+            ids = [event["id"] for _key, event in messages]
+            for event_id in ids:
+                if isinstance(self.failures.get(event_id), BusUnavailable):
+                    raise self.failures.pop(event_id)
+            self.waves.append(ids)
+            acked = []
+            for _key, event in messages:
+                refused = self.failures.pop(event["id"], None) is not None
+                if not refused:
+                    self.published.append(event)
+                acked.append(not refused)
+            return acked
 
         def ids_of(self, instance_id: str) -> list[int]:
             return [int(e["id"]) for e in self.published if e["subject"] == instance_id]
 
     bus = FakeBus()
     settings.FLOWDESK_EVENT_BUS_URL = "amqp://fake/"
-    monkeypatch.setattr(outbox_service, "bus_publish", bus)
+    monkeypatch.setattr(outbox_service, "bus_publish_many", bus)
     return bus
 
 
@@ -115,28 +126,40 @@ def test_outbox__rows_carry_the_history_ids_and_outlive_a_purge(two_steps, liste
     assert [int(m["body"]["id"]) for m in listener.received] == ids
 
 
-def test_outbox__bus_down_stops_the_batch_at_the_first_event_it_could_not_publish(
+def test_outbox__bus_down_stops_the_batch_and_each_instance_goes_on_where_it_stopped(
     two_steps, fake_bus
 ):
     first = instance_start(definition_key=KEY)
     second = instance_start(definition_key=KEY)
     run_due_jobs()
-    every = list(OutboxEvent.objects.order_by("id").values_list("id", flat=True))
-    fake_bus.fail(every[3], BusUnavailable("connection refused"))
+    first_ids, second_ids = history_ids(first.pk), history_ids(second.pk)
+    fake_bus.fail(first_ids[2], BusUnavailable("connection refused"))
 
     report = outbox_relay()
     assert report.stopped.startswith("bus unavailable")
-    assert [int(e["id"]) for e in fake_bus.published] == every[:3]
-    assert (
-        list(OutboxEvent.objects.filter(relayed_at__isnull=True).values_list("id", flat=True))
-        == every[3:]
-    )
+    # Waves of one event per instance: two waves went out before the bus failed.
+    assert fake_bus.ids_of(first.pk) == first_ids[:2]
+    assert fake_bus.ids_of(second.pk) == second_ids[:2]
+    waiting = set(OutboxEvent.objects.filter(relayed_at__isnull=True).values_list("id", flat=True))
+    assert waiting == set(first_ids[2:] + second_ids[2:])
 
     report = outbox_relay()  # the bus is back
     assert report.stopped == ""
-    assert [int(e["id"]) for e in fake_bus.published] == every
-    assert fake_bus.ids_of(first.pk) == history_ids(first.pk)
-    assert fake_bus.ids_of(second.pk) == history_ids(second.pk)
+    assert fake_bus.ids_of(first.pk) == first_ids
+    assert fake_bus.ids_of(second.pk) == second_ids
+    assert not OutboxEvent.objects.exists()
+
+
+def test_outbox__a_wave_holds_at_most_one_event_per_instance(two_steps, fake_bus):
+    ids = [instance_start(definition_key=KEY).pk for _ in range(3)]
+    run_due_jobs()
+    outbox_relay()
+    subject = {e["id"]: e["subject"] for e in fake_bus.published}
+    assert len(fake_bus.waves) == 6  # six events per instance
+    for wave in fake_bus.waves:
+        assert sorted(subject[event_id] for event_id in wave) == sorted(ids)
+    for instance_id in ids:
+        assert fake_bus.ids_of(instance_id) == history_ids(instance_id)
 
 
 def test_outbox__a_refused_event_holds_its_instance_back_and_lets_others_go(two_steps, fake_bus):
