@@ -85,7 +85,10 @@ def history_ids(instance_id: str) -> list[int]:
     )
 
 
-def test_outbox__off_without_bus_or_webhook_writes_nothing_and_adds_no_statement(two_steps):
+def test_outbox__off_without_bus_or_webhook_writes_nothing_and_adds_no_statement(
+    two_steps, settings
+):
+    settings.FLOWDESK_OUTBOX = {**settings.FLOWDESK_OUTBOX, "CONSUMERS_CHECK_SECONDS": 600}
     instance_start(definition_key=KEY)  # the "is anyone listening" answer is now cached
     instance = instance_start(definition_key=KEY)
     with CaptureQueriesContext(connection) as captured:
@@ -207,3 +210,25 @@ def test_outbox__a_second_relay_waits_for_the_first_and_never_overtakes_it(fake_
         thread.join(30)
     assert reports[0].relayed == len(ids)
     assert [int(e["id"]) for e in fake_bus.published] == ids
+
+
+def test_outbox__the_sweeper_deletes_relayed_events_after_keep_days(two_steps, settings):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from processes.models import WebhookDelivery
+    from processes.services.outbox import outbox_sweep
+
+    hook = WebhookSubscription.objects.create(url="https://hooks.example.com/x", secret="s" * 20)
+    outbox_consumers_changed()
+    instance_start(definition_key=KEY)
+    outbox_relay()
+    assert WebhookDelivery.objects.filter(subscription=hook).count() == 2  # kept with them
+    old, recent = OutboxEvent.objects.order_by("id")
+    OutboxEvent.objects.filter(pk=old.pk).update(
+        relayed_at=timezone.now() - timedelta(days=settings.FLOWDESK_OUTBOX["KEEP_DAYS"], hours=1)
+    )
+    outbox_sweep()
+    assert list(OutboxEvent.objects.values_list("id", flat=True)) == [recent.pk]
+    assert WebhookDelivery.objects.filter(subscription=hook).count() == 1
