@@ -29,6 +29,7 @@ from processes.api.messages import (
 )
 from processes.api.migrations import DefinitionMigrationApi, DefinitionMigrationsApi
 from processes.api.rollouts import DefinitionRollbackApi, DefinitionRolloutsApi
+from processes.api.webhooks import WebhookDeliveriesApi, WebhookDetailApi, WebhookListApi
 from restapi.errors import api_route_not_found
 from tasks.api import (
     TaskAssignApi,
@@ -73,6 +74,9 @@ v1 = [
         SubscriptionCancelApi.as_view(),
     ),
     path("messages", MessageApi.as_view(), name="messages"),
+    path("webhooks", WebhookListApi.as_view(), name="webhooks"),
+    path("webhooks/<str:webhook_id>", WebhookDetailApi.as_view()),
+    path("webhooks/<str:webhook_id>/deliveries", WebhookDeliveriesApi.as_view()),
     path("signals", SignalApi.as_view(), name="signals"),
     path(
         "process-instances/<str:instance_id>/timers/<str:timer_id>/fire",

@@ -282,6 +282,9 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    "ENUM_NAME_OVERRIDES": {
+        "WebhookDeliveryStatusEnum": "processes.outbox_models.WebhookDelivery.Status",
+    },
 }
 
 # --- Pages (section owned by the inbox and the admin: templates/, tasks/views.py) --------
@@ -350,6 +353,29 @@ FLOWDESK_ENGINE = {
 # Outbound HTTP (webhooks, http steps) may reach loopback, private and link-local addresses
 # only when this is on (tests, a closed network); cloud metadata addresses never.
 FLOWDESK_ALLOW_PRIVATE_TARGETS = env_bool("FLOWDESK_ALLOW_PRIVATE_TARGETS", False)
+# Lifecycle events go to this RabbitMQ (amqp://user:password@host:5672/vhost) through the
+# outbox; unset: no bus (`make run` stays zero-setup). Webhooks work with or without it.
+FLOWDESK_EVENT_BUS_URL = os.environ.get("FLOWDESK_EVENT_BUS_URL", "").strip()
+# The topic exchange the events are published to (routing key `<definition_key>.<type>`).
+FLOWDESK_EVENT_BUS_EXCHANGE = os.environ.get("FLOWDESK_EVENT_BUS_EXCHANGE", "flowdesk.events")
+# The CloudEvents `source` of every event: this prefix + "/process-definitions/<key>".
+FLOWDESK_EVENT_SOURCE = os.environ.get("FLOWDESK_EVENT_SOURCE", "/flowdesk")
+FLOWDESK_OUTBOX = {
+    # Events the relay takes per transaction.
+    "BATCH": int(os.environ.get("FLOWDESK_OUTBOX_BATCH", "200")),
+    # How long a process trusts its answer to "is there a consumer?" (the bus URL is fixed;
+    # webhook subscriptions can appear at any time): a new subscription gets the events of
+    # changes made this many seconds after it at most.
+    "CONSUMERS_CHECK_SECONDS": env_float("FLOWDESK_OUTBOX_CONSUMERS_CHECK_SECONDS", 5.0),
+    # Relayed events (and their webhook deliveries and attempts) are deleted after this.
+    "KEEP_DAYS": env_float("FLOWDESK_OUTBOX_KEEP_DAYS", 7.0),
+    # Webhook POSTs: timeout, first retry delay (doubling, at most an hour apart), and how
+    # long after the first attempt retries go on.
+    "WEBHOOK_TIMEOUT": env_float("FLOWDESK_WEBHOOK_TIMEOUT", 10.0),
+    "WEBHOOK_RETRY_BASE": env_float("FLOWDESK_WEBHOOK_RETRY_BASE", 30.0),
+    "WEBHOOK_RETRY_MAX": env_float("FLOWDESK_WEBHOOK_RETRY_MAX", 3600.0),
+    "WEBHOOK_RETRY_FOR": env_float("FLOWDESK_WEBHOOK_RETRY_FOR", 86400.0),
+}
 
 LOG_FORMAT = os.environ.get("LOG_FORMAT", "plain")
 LOGGING = {

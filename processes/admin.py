@@ -680,3 +680,6 @@ class JobAdmin(ReadOnlyAdmin):
     @admin.display(description="traceback")
     def traceback_text(self, job: Job) -> str:
         return format_html('<pre class="traceback">{}</pre>', job.traceback or "—")
+
+# Webhook subscriptions, deliveries and their attempts (issue 13): a module of their own.
+from processes import admin_webhooks  # noqa: E402, F401

@@ -2,6 +2,10 @@
 
 Three checks: the database answers, the broker accepts a connection, and a worker has
 sent its heartbeat within the last minute. 200 when all pass, 503 naming what failed.
+
+With an event bus configured (FLOWDESK_EVENT_BUS_URL), a fourth, `bus`: RabbitMQ accepts a
+connection. The bus being down does not stop processes (their events wait in the outbox),
+so it makes the answer `degraded` (still 200), saying how many events wait.
 """
 
 from __future__ import annotations
@@ -50,8 +54,22 @@ CHECKS: dict[str, Callable[[], str]] = {
 }
 
 
+def check_bus() -> str:
+    from processes.event_bus import bus_check
+    from processes.services.outbox import outbox_pending
+
+    waiting = outbox_pending()
+    try:
+        bus_check()
+    except Exception as exc:  # noqa: BLE001 - the bus is down: said, not raised
+        return f"degraded: {exc} ({waiting} event(s) wait in the outbox)"
+    return f"ok ({waiting} event(s) wait in the outbox)"
+
+
 @require_GET
 def health(request):
+    from django.conf import settings
+
     results, failing = {}, []
     for name, check in CHECKS.items():
         try:
@@ -59,7 +77,15 @@ def health(request):
         except Exception as exc:  # noqa: BLE001 - any failure of a check is its answer
             results[name] = f"failing: {exc}"
             failing.append(name)
-    body = {"status": "failing" if failing else "ok", "checks": results}
+    degraded = []
+    if settings.FLOWDESK_EVENT_BUS_URL and "database" not in failing:
+        results["bus"] = check_bus()
+        if results["bus"].startswith("degraded"):
+            degraded.append("bus")
+    status = "failing" if failing else "degraded" if degraded else "ok"
+    body = {"status": status, "checks": results}
     if failing:
         body["failing"] = failing
+    if degraded:
+        body["degraded"] = degraded
     return JsonResponse(body, status=503 if failing else 200)

@@ -5,6 +5,8 @@ from celery import shared_task
 from processes.services import instances_purge_expired, job_run, jobs_sweep
 from processes.services.dispatch import RUN_JOB_TASK
 from processes.services.migration_batches import MIGRATE_BATCH_TASK, migration_batch_run
+from processes.services.outbox import RELAY_TASK, outbox_relay
+from processes.services.webhooks import DELIVER_TASK, webhook_deliver
 
 # The beat sweep sends due jobs, takes back lost ones and fires due timers.
 SWEEP_TASK = "flowdesk.sweep"
@@ -39,3 +41,13 @@ def sweep_jobs() -> None:
 @shared_task(name=PURGE_TASK, ignore_result=True)
 def purge_expired() -> None:
     instances_purge_expired()
+
+
+@shared_task(name=RELAY_TASK, ignore_result=True)
+def relay_outbox() -> None:
+    outbox_relay()
+
+
+@shared_task(name=DELIVER_TASK, ignore_result=True)
+def deliver_webhook(delivery_id: int) -> None:
+    webhook_deliver(delivery_id=delivery_id)

@@ -26,7 +26,7 @@ from prometheus_client import (
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.multiprocess import MultiProcessCollector
 
-from processes.models import Job, ProcessInstance, Timer
+from processes.models import Job, OutboxEvent, ProcessInstance, Timer
 from processes.statuses import InstanceStatus, JobStatus, TimerStatus
 
 STEPS = Counter("workflow_steps", "Steps finished, by step type and outcome", ["type", "outcome"])
@@ -58,6 +58,15 @@ INSTANCES_PURGED = Counter(
     "Finished instances deleted with all their rows (children included), by what purged them",
     ["by"],  # operator (an explicit purge), retention (the periodic job)
 )
+
+EVENTS_PUBLISHED = Counter(
+    "workflow_events_published",
+    "Lifecycle events the outbox relay published to the event bus (acked by RabbitMQ)",
+)
+
+
+def record_events_published(*, count: int) -> None:
+    EVENTS_PUBLISHED.inc(count)
 
 
 def record_service_step(*, outcome: str, seconds: float) -> None:
@@ -119,6 +128,11 @@ class EngineStateCollector:
             "workflow_timers_due",
             "Timers of running instances past their due time and not fired yet",
             value=timers_due,
+        )
+        yield GaugeMetricFamily(
+            "workflow_outbox_pending",
+            "Lifecycle events in the outbox not yet relayed to the bus and the webhooks",
+            value=OutboxEvent.objects.filter(relayed_at__isnull=True).count(),
         )
 
 

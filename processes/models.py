@@ -805,3 +805,12 @@ class MigrationOutcome(models.Model):
 
     def __str__(self) -> str:
         return f"{self.instance_id}: {'moved' if self.ok else 'refused'}"
+
+
+# The outbox and webhooks (issue 13): their own module, registered with the app from here.
+from processes.outbox_models import (  # noqa: E402, F401
+    OutboxEvent,
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookSubscription,
+)

@@ -56,21 +56,30 @@ def row_insert(obj: Model) -> None:
     obj._state.adding, obj._state.db = False, connection.alias
 
 
-def rows_insert(objs: Sequence[Model]) -> None:
+def rows_insert(objs: Sequence[Model], *, returning_pks: bool = False) -> None:
     """INSERT rows of one model, as many per statement as the database binds parameters for.
 
-    Their primary keys stay unset: these rows are written once and never saved again.
+    Their primary keys stay unset (these rows are written once and never saved again), unless
+    `returning_pks`: then each gets its key from the same statement (INSERT ... RETURNING,
+    in the order of the rows, as Django's bulk_create relies on too).
     """
     if not objs:
         return
     model = type(objs[0])
     fields = _insert_fields(model)
     size = min(connection.ops.bulk_batch_size(fields, objs), MAX_PARAMS // len(fields))
+    returning = returning_pks and connection.features.can_return_rows_from_bulk_insert
     with connection.cursor() as cursor:
         for start in range(0, len(objs), size):
             batch = objs[start : start + size]
             params = [value for obj in batch for value in _insert_params(obj, fields)]
-            cursor.execute(_insert_sql(model, len(batch), returning=False), params)
+            cursor.execute(_insert_sql(model, len(batch), returning=returning), params)
+            if returning:
+                for obj, (pk,) in zip(batch, cursor.fetchall(), strict=True):
+                    obj.pk = pk
+                    obj._state.adding, obj._state.db = False, connection.alias
+    if returning_pks and not returning:
+        raise NotImplementedError(f"{connection.vendor} cannot return the keys of an INSERT")
 
 
 def row_save(obj: Model, fields: Iterable[str]) -> None:
@@ -128,9 +137,7 @@ def _readers(model: type[Model]) -> tuple[list[str], list[tuple[int, Any, list]]
     readers = []
     for index, field in enumerate(fields):
         column = field.get_col(model._meta.db_table)
-        converters = connection.ops.get_db_converters(column) + column.get_db_converters(
-            connection
-        )
+        converters = connection.ops.get_db_converters(column) + column.get_db_converters(connection)
         if converters:
             readers.append((index, column, converters))
     return [field.attname for field in fields], readers

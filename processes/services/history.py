@@ -1,7 +1,9 @@
 """Appending to an instance's history.
 
 A service collects the events of one change in an `EventLog` and saves them with one
-INSERT in the same transaction as the change; ids keep their order.
+INSERT in the same transaction as the change; ids keep their order. When the events have
+consumers outside (the bus, webhooks), the same transaction writes them to the outbox too
+(`processes.services.outbox`).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from django.db import transaction
 from processes.errors import InvalidInput
 from processes.models import Event, ProcessInstance
 from processes.rows import rows_insert
+from processes.services.outbox import outbox_consumers, outbox_write
 from processes.statuses import EventType
 from processes.storable import text_problem
 
@@ -52,7 +55,12 @@ class EventLog:
     def save(self) -> None:
         if self._events:
             events, self._events = self._events, []
-            rows_insert(events)
+            if outbox_consumers():
+                # The outbox rows carry the events' ids: INSERT ... RETURNING them.
+                rows_insert(events, returning_pks=True)
+                outbox_write(instance=self.instance, events=events)
+            else:
+                rows_insert(events)
             transaction.on_commit(lambda: _log(events))
 
 

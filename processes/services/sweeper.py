@@ -4,8 +4,9 @@ It sends the jobs that are due and that no worker holds: retries whose backoff h
 and jobs whose message went missing (a broker restart or flush). It also takes back jobs
 whose worker died mid-step (an expired lease), fires the timers that are due, starts the
 instances that start triggers make due, applies the ends of child instances that their
-parents still wait for, marks buffered messages whose ttl passed as expired, and sends again
-the migration batches whose job went missing.
+parents still wait for, marks buffered messages whose ttl passed as expired, sends again
+the migration batches whose job went missing, and wakes the outbox relay and sends the due
+webhook deliveries (`outbox_sweep`).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from processes.services.dispatch import jobs_dispatch_on_commit
 from processes.services.lease_expiry import job_lease_expire
 from processes.services.messages import messages_expire
 from processes.services.migration_batches import migration_batches_resume
+from processes.services.outbox import outbox_sweep
 from processes.services.subprocesses import children_ended_apply_due
 from processes.services.timers import timers_fire_due
 from processes.services.triggers import triggers_fire_due
@@ -75,4 +77,5 @@ def jobs_sweep() -> SweepReport:
     children_ended_apply_due()
     messages_expire()
     migration_batches_resume()
+    outbox_sweep()
     return SweepReport(dispatched=len(due), expired=len(expired), fired=fired, started=started)
