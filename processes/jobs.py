@@ -1,6 +1,7 @@
 """Celery tasks: they carry job ids and call the services, nothing more."""
 
 from celery import shared_task
+from django.conf import settings
 
 from processes.services import instances_purge_expired, job_run, jobs_sweep
 from processes.services.dispatch import RUN_JOB_TASK
@@ -48,6 +49,13 @@ def relay_outbox() -> None:
     outbox_relay()
 
 
-@shared_task(name=DELIVER_TASK, ignore_result=True)
+# A receiver that trickles its answer keeps a socket busy past any per-read timeout: the
+# attempt is cut here (its lease runs out and the sweeper sends the delivery again).
+@shared_task(
+    name=DELIVER_TASK,
+    ignore_result=True,
+    soft_time_limit=settings.FLOWDESK_OUTBOX["WEBHOOK_TIMEOUT"] + 5,
+    time_limit=settings.FLOWDESK_OUTBOX["WEBHOOK_TIMEOUT"] + 10,
+)
 def deliver_webhook(delivery_id: int) -> None:
     webhook_deliver(delivery_id=delivery_id)

@@ -49,9 +49,16 @@ MAX_REDIRECTS = 5
 DEFAULT_TIMEOUT = 10.0
 USER_AGENT = "Flowdesk"
 SCHEMES = ("http", "https")
+# Cloud metadata and credential endpoints (AWS/GCP/Azure, AWS IPv6, ECS tasks, Alibaba):
+# refused even where private targets are allowed.
 METADATA_ADDRESSES = frozenset(
-    {ipaddress.ip_address("169.254.169.254"), ipaddress.ip_address("fd00:ec2::254")}
+    ipaddress.ip_address(a)
+    for a in ("169.254.169.254", "fd00:ec2::254", "169.254.170.2", "100.100.100.200")
 )
+# IPv6 prefixes that carry an IPv4 address in their last 32 bits (NAT64, RFC 6052/8215).
+NAT64 = (ipaddress.ip_network("64:ff9b::/96"), ipaddress.ip_network("64:ff9b:1::/48"))
+# Caller headers kept on a redirect to another origin: none of the caller's own; only ours.
+CROSS_ORIGIN_HEADERS = frozenset({"user-agent", "accept", "content-type"})
 REDIRECTS = (301, 302, 303, 307, 308)
 
 
@@ -88,12 +95,25 @@ def private_targets_allowed() -> bool:
     return bool(getattr(settings, "FLOWDESK_ALLOW_PRIVATE_TARGETS", False))
 
 
+def _embedded_ipv4(ip: ipaddress.IPv4Address | ipaddress.IPv6Address):
+    """The IPv4 address an IPv6 one stands for (mapped, NAT64, 6to4, Teredo), judged as
+    itself: 64:ff9b::a00:1 reaches 10.0.0.1 on a DNS64 network."""
+    if ip.version == 4:
+        return ip
+    if ip.ipv4_mapped is not None:
+        return ip.ipv4_mapped
+    if any(ip in network for network in NAT64):
+        return ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+    if ip.sixtofour is not None:
+        return ip.sixtofour
+    if ip.teredo is not None:
+        return ip.teredo[1]  # the client's address
+    return ip
+
+
 def address_refusal(address: str, *, allow_private: bool) -> str | None:
     """Why `address` (an IP literal) may not be a target, or None when it may."""
-    ip = ipaddress.ip_address(address.split("%", 1)[0])
-    mapped = getattr(ip, "ipv4_mapped", None)
-    if mapped is not None:
-        ip = mapped
+    ip = _embedded_ipv4(ipaddress.ip_address(address.split("%", 1)[0]))
     if ip in METADATA_ADDRESSES:
         return f"{ip} is a cloud metadata address"
     if allow_private or (ip.is_global and not ip.is_multicast):
@@ -241,9 +261,9 @@ def outbound_request(
             return _with_elapsed(response, time.monotonic() - started)
         next_url = str(httpx.URL(url).join(location))
         if _origin(next_url) != _origin(url):
-            headers = {
-                k: v for k, v in headers.items() if k.lower() not in ("authorization", "cookie")
-            }
+            # Another origin gets none of the caller's credentials, whatever their name (an
+            # API key header, a signature).
+            headers = {k: v for k, v in headers.items() if k.lower() in CROSS_ORIGIN_HEADERS}
         if response.status == 303 or (response.status in (301, 302) and method == "POST"):
             method, body = ("HEAD" if method == "HEAD" else "GET"), None
             headers = {
@@ -296,5 +316,10 @@ def _send_once(method, url, headers, body, timeout, max_bytes, deadline) -> Outb
         raise
     except httpx.TimeoutException as exc:
         raise OutboundTimeout(f"{type(exc).__name__}: {exc or 'timed out'}") from None
+    except (httpx.LocalProtocolError, httpcore.LocalProtocolError):
+        # Its text quotes the offending header value, which may be a secret.
+        raise OutboundError(
+            "the request could not be sent: a header holds an invalid value"
+        ) from None
     except httpx.HTTPError as exc:
         raise OutboundError(f"{type(exc).__name__}: {exc}") from None

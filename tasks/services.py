@@ -49,8 +49,10 @@ def task_claim(*, task: Task, user: Any) -> Task:
 
 
 def task_unclaim(*, task: Task, user: Any) -> Task:
-    """Give a claimed task back to its candidates. Locks the task row."""
+    """Give a claimed task back to its candidates. Locks the instance row, then the task
+    row (every change of an instance's history holds its lock: the bus keeps its order)."""
     with transaction.atomic():
+        instance_lock(task.instance_id)
         locked = _lock(task)
         _refuse_if_closed(locked)
         if locked.state != TaskState.ASSIGNED:
@@ -64,13 +66,15 @@ def task_unclaim(*, task: Task, user: Any) -> Task:
 
 
 def task_assign(*, task: Task, assignee: Any, user: Any) -> Task:
-    """A manager gives an open or claimed task to `assignee`. Locks the task row."""
+    """A manager gives an open or claimed task to `assignee`. Locks the instance row, then
+    the task row."""
     require(user, can_assign_tasks, "only managers and admins may assign tasks")
     if not users_assignable().filter(pk=getattr(assignee, "pk", None)).exists():
         raise InvalidInput(
             "tasks are given to active people", field_errors={"assignee": ["is not an active user"]}
         )
     with transaction.atomic():
+        instance_lock(task.instance_id)
         locked = _lock(task)
         _refuse_if_closed(locked)
         locked.assign(user=assignee)

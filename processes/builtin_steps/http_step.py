@@ -22,7 +22,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from processes.builtin_steps.secrets import SECRET_SCHEMA, is_secret, secret_value
+from processes.builtin_steps.secrets import SECRET_SCHEMA, is_secret, secret_scrubbed, secret_value
 from processes.dsl.durations import parse_duration
 from processes.dsl.graph import TIMEOUT_ERROR
 from processes.registry import ServiceContext, StepError, step_type
@@ -58,6 +58,16 @@ HTTP_SCHEMA = {
 
 @step_type("http", config_schema=HTTP_SCHEMA, timeout_margin=TIMEOUT_MARGIN)
 def http_step(ctx: ServiceContext, config: dict[str, Any]) -> dict[str, Any]:
+    """One request; what it gives back, and every error it fails with, hold no secret it
+    sent (a target may echo a header back)."""
+    secrets: list[str] = []
+    try:
+        return secret_scrubbed(_call(ctx, config, secrets), secrets)
+    except StepError as exc:
+        raise StepError(exc.error, secret_scrubbed(str(exc), secrets)) from None
+
+
+def _call(ctx: ServiceContext, config: dict[str, Any], secrets: list[str]) -> dict[str, Any]:
     from processes.outbound import (
         OutboundError,
         OutboundRefused,
@@ -67,7 +77,7 @@ def http_step(ctx: ServiceContext, config: dict[str, Any]) -> dict[str, Any]:
 
     method = str(config.get("method", "GET")).upper()
     url = str(config["url"])
-    headers, content = _request_parts(config)
+    headers, content = _request_parts(ctx, config, secrets)
     timeout = parse_duration(config["timeout"]) if "timeout" in config else DEFAULT_TIMEOUT
     try:
         response = outbound_request(method, url, headers=headers, content=content, timeout=timeout)
@@ -95,12 +105,25 @@ def http_step(ctx: ServiceContext, config: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _request_parts(config: dict[str, Any]) -> tuple[dict[str, str], bytes | None]:
-    """The headers (secrets read now) and the body: JSON unless it is text."""
-    headers = {
-        str(name): secret_value(value["secret"]) if is_secret(value) else str(value)
-        for name, value in (config.get("headers") or {}).items()
-    }
+def _request_parts(
+    ctx: ServiceContext, config: dict[str, Any], secrets: list[str]
+) -> tuple[dict[str, str], bytes | None]:
+    """The headers (secrets read now, each noted in `secrets`) and the body: JSON unless it
+    is text. A secret is sent only where the published definition names it as written: a
+    marker a template produced (from variables) is refused."""
+    written = _published_headers(ctx)
+    headers = {}
+    for name, value in (config.get("headers") or {}).items():
+        if is_secret(value):
+            if written.get(name) != value:
+                raise StepError(
+                    "StepConfigInvalid",
+                    f"header {name!r}: a secret is sent only where the definition names it"
+                    " as written, not where a variable gives it",
+                )
+            value = secret_value(value["secret"])
+            secrets.append(value)
+        headers[str(name)] = str(value)
     names = {name.lower() for name in headers}
     body = config.get("body")
     if body is None:
@@ -112,6 +135,19 @@ def _request_parts(config: dict[str, Any]) -> tuple[dict[str, str], bytes | None
     if "content-type" not in names:
         headers["Content-Type"] = "application/json"
     return headers, json.dumps(body, separators=(",", ":")).encode()
+
+
+def _published_headers(ctx: ServiceContext) -> dict[str, Any]:
+    """The step's headers as its published definition writes them (templates unrendered)."""
+    from processes.models import ProcessInstance, graph_of_version
+
+    version_id, scope = (
+        ProcessInstance.objects.filter(pk=ctx.instance_id)
+        .values_list("definition_version_id", "scope")
+        .get()
+    )
+    node = graph_of_version(version_id, scope).node(ctx.step_id)
+    return dict((node.input or {}).get("headers") or {})
 
 
 def _body(headers: dict[str, str], body: bytes, truncated: bool) -> Any:

@@ -40,6 +40,17 @@ PUBLISH_SCHEMA = {
     },
 }
 
+def _refuse_reserved(name: str) -> None:
+    """Flowdesk's own lifecycle exchange and RabbitMQ's `amq.*` ones are not a process's to
+    publish on: a definition could forge another process's lifecycle events."""
+    from django.conf import settings
+
+    if name == settings.FLOWDESK_EVENT_BUS_EXCHANGE or name.startswith("amq."):
+        raise StepError(
+            "PublishRefused", f"exchange {name!r} is reserved: publish to an exchange of your own"
+        )
+
+
 _lock = threading.Lock()
 _connection: Any = None  # one kombu Connection per process (and bus URL), made on first use
 _connection_key: tuple[int, str] | None = None
@@ -49,6 +60,7 @@ _connection_key: tuple[int, str] | None = None
 def publish_step(ctx: ServiceContext, config: dict[str, Any]) -> None:
     from kombu import Exchange, Producer
 
+    _refuse_reserved(config["exchange"])
     timeout = parse_duration(config["timeout"]) if "timeout" in config else DEFAULT_TIMEOUT
     exchange = Exchange(config["exchange"], type=config.get("exchange_type", "topic"), durable=True)
     with _lock:

@@ -39,4 +39,24 @@ def secret_value(name: str) -> str:
         value = os.environ.get(key)
     if not value:
         raise StepError("SecretMissing", f"the server sets no {key}")
-    return str(value)
+    value = str(value)
+    if value != value.strip() or any(c in value for c in "\r\n\0"):
+        # A header cannot carry it, and the HTTP library's refusal would quote it.
+        raise StepError(
+            "SecretInvalid", f"{key} has a line break, a NUL or spaces around it: remove them"
+        )
+    return value
+
+
+def secret_scrubbed(value: Any, secrets: list[str]) -> Any:
+    """`value` (text, or lists and objects of it) with every secret in `secrets` replaced
+    by ***: what a target echoes back must not carry them into the variables or history."""
+    if isinstance(value, str):
+        for secret in secrets:
+            value = value.replace(secret, "***")
+        return value
+    if isinstance(value, dict):
+        return {k: secret_scrubbed(v, secrets) for k, v in value.items()}
+    if isinstance(value, list):
+        return [secret_scrubbed(v, secrets) for v in value]
+    return value

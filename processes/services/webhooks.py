@@ -244,9 +244,10 @@ def webhook_deliver(*, delivery_id: int) -> str | None:
     records the attempt and what follows. Returns the attempt's outcome."""
     timeout = _setting("WEBHOOK_TIMEOUT")
     now = timezone.now()
+    lease = now + timedelta(seconds=timeout + LEASE_GRACE)
     claimed = WebhookDelivery.objects.filter(
         pk=delivery_id, status=Status.PENDING, due_at__lte=now
-    ).update(due_at=now + timedelta(seconds=timeout + LEASE_GRACE))
+    ).update(due_at=lease)
     if not claimed:
         return None
     delivery = WebhookDelivery.objects.select_related("subscription", "event").get(pk=delivery_id)
@@ -270,6 +271,8 @@ def webhook_deliver(*, delivery_id: int) -> str | None:
             content=body,
             timeout=timeout,
             max_bytes=EXCERPT_BYTES,
+            # A redirect would turn the POST into a GET and send the signature elsewhere.
+            follow_redirects=False,
         )
     except OutboundRefused as exc:
         outcome, error = "refused", f"refused: {exc}"
@@ -280,6 +283,8 @@ def webhook_deliver(*, delivery_id: int) -> str | None:
         excerpt = response.text
         if 200 <= status_code < 300:
             outcome = "delivered"
+        elif 300 <= status_code < 400:
+            outcome, error = "failed", f"HTTP {status_code}: a webhook is not redirected"
         elif status_code in (408, 429) or status_code >= 500:
             outcome, error = "retry", f"HTTP {status_code}"
         else:
@@ -287,6 +292,7 @@ def webhook_deliver(*, delivery_id: int) -> str | None:
     duration_ms = round((time.monotonic() - clock) * 1000)
     return _attempt_record(
         delivery,
+        lease=lease,
         started=started,
         duration_ms=duration_ms,
         status_code=status_code,
@@ -296,7 +302,12 @@ def webhook_deliver(*, delivery_id: int) -> str | None:
     )
 
 
-def _attempt_record(delivery: WebhookDelivery, *, outcome: str, **attempt: Any) -> str:
+def _attempt_record(
+    delivery: WebhookDelivery, *, lease: Any, outcome: str, **attempt: Any
+) -> str | None:
+    """Record the attempt and what follows, if this worker still holds the delivery's
+    `lease` (one that took too long lost it to another worker's attempt, which counts
+    instead: None)."""
     now = timezone.now()
     number = delivery.attempts + 1
     updates: dict[str, Any] = {"attempts": number, "last_error": attempt["error"]}
@@ -321,6 +332,12 @@ def _attempt_record(delivery: WebhookDelivery, *, outcome: str, **attempt: Any) 
         else:
             updates.update(due_at=next_at, dispatched_at=None)
     with transaction.atomic():
+        held = WebhookDelivery.objects.filter(
+            pk=delivery.pk, status=Status.PENDING, due_at=lease
+        ).update(**updates)
+        if not held:
+            logger.warning("webhook delivery %s: an attempt outlived its lease", delivery.pk)
+            return None
         WebhookAttempt.objects.create(
             delivery=delivery,
             number=number,
@@ -331,7 +348,6 @@ def _attempt_record(delivery: WebhookDelivery, *, outcome: str, **attempt: Any) 
             response_excerpt=attempt["excerpt"][:EXCERPT_BYTES],
             error=attempt["error"],
         )
-        WebhookDelivery.objects.filter(pk=delivery.pk).update(**updates)
     if outcome != "delivered":
         logger.info(
             "webhook delivery %s attempt %d: %s",
