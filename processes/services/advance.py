@@ -363,12 +363,18 @@ def token_place(
 def token_walk_again(change: Change, token: Token) -> None:
     """Retry a token that failed at its node by walking in again: the new token arms its
     own waits, so the failed one's (boundary events armed before it failed) are cancelled.
-    An item of a for-each step runs again as that item."""
+    An item of a for-each step runs again as that item; a for-each step whose loop failed
+    goes on with its loop."""
     if token.loop_id is not None:
         from processes.services.loops import loop_item_again
 
         loop_item_again(change, token)
         return
+    if token.holder == TokenHolder.LOOP:
+        from processes.services.loops import loop_resume
+
+        if loop_resume(change, token):
+            return
     if change.graph.node(token.node_id).boundary:
         from processes.services.subscriptions import token_waits_cancel
 

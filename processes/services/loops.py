@@ -134,6 +134,15 @@ def loop_item_done(
                 change, node=node, token_id=loop.token_id, error=RESULTS_TOO_LARGE, message=too_big
             )
             return
+    _loop_continue(change, node, loop)
+
+
+def _loop_continue(change: Change, node: Node, loop: Loop) -> None:
+    """After an item completed (or a retry of the loop): end the step when every item is
+    done or `complete_when` holds, else start the next items. A `complete_when` that cannot
+    be evaluated goes to the step's catch (the items cancelled), or fails the instance at
+    the step with its items left as they are: a retry goes on from there, and the items
+    that completed do not run again."""
     done = loop.completed == loop.total
     if not done and node.for_each.complete_when:
         seen = {"total": loop.total, "completed": loop.completed, "active": loop.active}
@@ -142,15 +151,44 @@ def loop_item_done(
                 node.for_each.complete_when, {**change.instance.variables, LOOP_VARIABLE: seen}
             )
         except ExpressionError as exc:
-            _loop_abandon(change, loop)
-            step_fail_or_catch(
-                change, node=node, token_id=loop.token_id, error=EXPRESSION_ERROR, message=str(exc)
+            if catch_target(node.catch, error=EXPRESSION_ERROR) is not None:
+                _loop_abandon(change, loop)
+                step_fail_or_catch(
+                    change,
+                    node=node,
+                    token_id=loop.token_id,
+                    error=EXPRESSION_ERROR,
+                    message=str(exc),
+                )
+                return
+            loop.save(update_fields=_PROGRESS)
+            instance_fail_at(
+                change,
+                node_id=node.id,
+                arrived_from=node.id,
+                error=EXPRESSION_ERROR,
+                message=str(exc),
+                token_id=loop.token_id,
             )
             return
     if done:
         _loop_finish(change, node=node, loop=loop)
     else:
         _items_start(change, node, loop)
+
+
+def loop_resume(change: Change, token: Token) -> bool:
+    """An operator retries a for-each step whose loop failed itself (its `complete_when`):
+    the loop goes on where it stopped. False when `token` holds no loop (the list could not
+    be read): the step is entered again."""
+    loop = Loop.objects.defer("items").filter(token=token).first()
+    if loop is None:
+        return False
+    token.reactivate()
+    token.save(update_fields=Token.TRANSITION_FIELDS)
+    change.instance.active_tokens += 1
+    _loop_continue(change, change.graph.node(token.node_id), loop)
+    return True
 
 
 def loop_item_failed(

@@ -170,3 +170,36 @@ spec:
 """
     with pytest.raises(DefinitionError, match="no published version"):
         definition_publish(source=document, format="yaml")
+
+
+def test_a_loop_that_failed_itself_goes_on_after_a_retry_without_rerunning_its_items():
+    publish(
+        "fe-when",
+        [
+            service_step(
+                "each",
+                "test.echo",
+                input={"n": "${item}"},
+                for_each={
+                    "items": "${items}",
+                    "parallel": False,
+                    "complete_when": "${loop.completed >= limit}",
+                    "collect": "out",
+                },
+                next=["done"],
+            ),
+            DONE,
+        ],
+    )
+    instance = instance_start(definition_key="fe-when", variables={"items": [1, 2, 3]})
+    run_due_jobs()
+    failed = fresh(instance)
+    assert failed.status == InstanceStatus.FAILED and failed.error["error"] == "ExpressionError"
+    assert Job.objects.filter(instance=instance).count() == 1  # item 0 ran; nothing else
+    instance_variables_update(instance=failed, changes={"limit": 2})
+    instance_retry(instance=fresh(instance))
+    run_due_jobs()
+    instance = fresh(instance)
+    assert instance.status == InstanceStatus.COMPLETED
+    assert instance.variables["out"] == [{"n": 1}, {"n": 2}, None]
+    assert Job.objects.filter(instance=instance).count() == 2  # item 0 did not run again
