@@ -39,7 +39,13 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from processes.event_bus import BusUnavailable, bus_configured, bus_publish_many
-from processes.models import Event, OutboxEvent, ProcessDefinition, ProcessInstance
+from processes.models import (
+    Event,
+    OutboxEvent,
+    ProcessDefinition,
+    ProcessInstance,
+    WebhookDelivery,
+)
 
 RELAY_TASK = "flowdesk.outbox_relay"  # the name processes.jobs registers the relay under
 # pg_try_advisory_xact_lock key of the relay: "FDOUTBOX" as a number.
@@ -286,7 +292,8 @@ def outbox_pending() -> int:
 
 def outbox_sweep() -> None:
     """The sweeper's part: wake the relay when events wait, send the webhook deliveries that
-    are due, and delete relayed events (with their deliveries) past KEEP_DAYS."""
+    are due, and delete relayed events (with their deliveries) past KEEP_DAYS, except those
+    a delivery still retries."""
     from processes.services.webhooks import webhook_deliveries_dispatch_due
 
     if OutboxEvent.objects.filter(relayed_at__isnull=True).exists():
@@ -296,4 +303,8 @@ def outbox_sweep() -> None:
             logger.warning("could not send the outbox relay")
     webhook_deliveries_dispatch_due()
     kept_until = timezone.now() - timedelta(days=_outbox_setting("KEEP_DAYS"))
-    OutboxEvent.objects.filter(relayed_at__lt=kept_until).delete()
+    # An event a webhook still retries (an admin's redelivery of an old one) stays with it.
+    pending = WebhookDelivery.objects.filter(status=WebhookDelivery.Status.PENDING)
+    OutboxEvent.objects.filter(relayed_at__lt=kept_until).exclude(
+        pk__in=pending.values("event_id")
+    ).delete()

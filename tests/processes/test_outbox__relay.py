@@ -212,7 +212,9 @@ def test_outbox__a_second_relay_waits_for_the_first_and_never_overtakes_it(fake_
     assert [int(e["id"]) for e in fake_bus.published] == ids
 
 
-def test_outbox__the_sweeper_deletes_relayed_events_after_keep_days(two_steps, settings):
+def test_outbox__the_sweeper_deletes_relayed_events_after_keep_days_unless_one_waits(
+    two_steps, settings
+):
     from datetime import timedelta
 
     from django.utils import timezone
@@ -229,6 +231,12 @@ def test_outbox__the_sweeper_deletes_relayed_events_after_keep_days(two_steps, s
     OutboxEvent.objects.filter(pk=old.pk).update(
         relayed_at=timezone.now() - timedelta(days=settings.FLOWDESK_OUTBOX["KEEP_DAYS"], hours=1)
     )
+    outbox_sweep()  # its delivery still waits to be sent: it stays
+    assert list(OutboxEvent.objects.order_by("id").values_list("id", flat=True)) == [
+        old.pk,
+        recent.pk,
+    ]
+    WebhookDelivery.objects.filter(event=old).update(status=WebhookDelivery.Status.DELIVERED)
     outbox_sweep()
     assert list(OutboxEvent.objects.values_list("id", flat=True)) == [recent.pk]
     assert WebhookDelivery.objects.filter(subscription=hook).count() == 1
