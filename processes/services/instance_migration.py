@@ -111,7 +111,7 @@ def instance_migrate(
     admins may), NotFound for an unknown version, InvalidInput for a malformed mapping or
     variables."""
     require(user, can_control_instances, "only managers and admins may migrate a process")
-    mapping = _checked_mapping(mapping)
+    mapping = mapping_checked(mapping)
     if variables is not None and not isinstance(variables, dict):
         raise InvalidInput("variables must be a JSON object")
     with instance_change(instance.pk, actor=user) as change:
@@ -387,7 +387,8 @@ def _variables_problems(
             )
 
 
-def _checked_mapping(mapping: Any) -> dict[str, str]:
+def mapping_checked(mapping: Any) -> dict[str, str]:
+    """`mapping` as `{old_step_id: new_step_id}`; InvalidInput naming `mapping` otherwise."""
     if mapping is None:
         return {}
     if not isinstance(mapping, dict) or not all(

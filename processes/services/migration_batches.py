@@ -31,7 +31,7 @@ from processes.models import (
     ProcessInstance,
 )
 from processes.selectors import version_numbered
-from processes.services.instance_migration import MIGRATABLE, instance_migrate
+from processes.services.instance_migration import MIGRATABLE, instance_migrate, mapping_checked
 
 logger = logging.getLogger(__name__)
 
@@ -61,21 +61,14 @@ def instances_migrate(
         raise NotFound(f"no process definition with key {definition_key!r}")
     source = version_numbered(definition=definition, number=from_version, field="from_version")
     target = version_numbered(definition=definition, number=to_version, field="to_version")
-    if mapping is not None and not (
-        isinstance(mapping, dict)
-        and all(isinstance(k, str) and isinstance(v, str) for k, v in mapping.items())
-    ):
-        raise InvalidInput(
-            "mapping must be an object of step ids: {old_step_id: new_step_id}",
-            field_errors={"mapping": ["an object of step ids"]},
-        )
+    mapping = mapping_checked(mapping)
     ids = _instance_ids(source, instance_ids)
     with transaction.atomic():
         batch = MigrationBatch.objects.create(
             definition=definition,
             from_version=source,
             to_version=target,
-            mapping=mapping or {},
+            mapping=mapping,
             instance_ids=ids,
             dry_run=dry_run,
             total=len(ids),
